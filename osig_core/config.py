@@ -1,0 +1,213 @@
+"""RunConfig: the one description of a run, shared by the CLI, the Python API and the run directory.
+
+Every field has a CLI flag of the same name (underscores become dashes). `validate()` is the single
+edge where bad values become one clear sentence (ConfigError); the engine trusts a validated config.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A user-facing configuration problem; its message is one sentence shown as-is."""
+
+
+@dataclass
+class RunConfig:
+    # what to train
+    model: str = "mlp"
+    width: float = 1.0
+    data: str = "synthetic"
+    data_dir: str | None = None
+    n: int | None = 1000
+    n_test: int | None = 1000
+    # how to train
+    optim: str = "gd"
+    lr: float = 0.05
+    steps: int = 200
+    batch_size: int | None = None  # None: full batch for gd, 128 otherwise; 0 means full batch
+    momentum: float = 0.0
+    dampening: float = 0.0
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    lr2: float = 1e-3  # SplitSGD: fixed signed step size (eta_2)
+    split_quantile: float = 0.1  # SplitSGD: threshold r = this quantile of |first gradient|
+    loss: str | None = None  # "ce" or "mse"; None picks the dataset's natural loss
+    label_smoothing: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    compile: bool = False
+    chunk_size: int = 1000  # samples per forward chunk for full-batch passes
+    # what to record
+    track: int | None = None  # minibatch optimizers: size of a fixed tracked subset (None: all)
+    track_every: int = 1
+    eval_every: int = 10
+    checkpoint_every: int = 100
+    sharpness_every: int = 0  # 0 disables sharpness tracking
+    eig_k: int = 1
+    sharpness_subset: int | None = None
+    sharpness_tol: float = 1e-4
+    per_sample_every: int = 0  # per-sample / per-group curvature metrics; 0 = with sharpness
+    outliers_k: int = 24
+    group_window: int = 20
+    groups: bool = True
+    probes: list[str] = field(default_factory=list)
+    probe_every: int = 10
+    preset: str | None = None
+    nproc: int = 1
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def full_batch(self) -> bool:
+        return self.resolved_batch_size() == 0
+
+    def resolved_batch_size(self) -> int:
+        if self.batch_size is None:
+            return 0 if self.optim == "gd" else 128
+        return self.batch_size
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> "RunConfig":
+        """Check every field; raise ConfigError with one sentence on the first problem."""
+        from osig_core.registry import DATASETS, MODELS, OPTIMIZERS, dataset_base_name
+
+        def bad(msg: str) -> None:
+            raise ConfigError(msg)
+
+        if self.model not in MODELS:
+            bad(f"unknown model '{self.model}'; choose one of: {', '.join(sorted(MODELS))}")
+        if dataset_base_name(self.data) not in DATASETS:
+            bad(f"unknown dataset '{self.data}'; choose one of: {', '.join(sorted(DATASETS))} (npz:PATH and text:PATH take a file)")
+        if self.optim not in OPTIMIZERS:
+            bad(f"unknown optimizer '{self.optim}'; choose one of: {', '.join(sorted(OPTIMIZERS))}")
+        for name in ("lr", "width", "steps"):
+            if not getattr(self, name) > 0:
+                bad(f"--{name} must be positive, got {getattr(self, name)}")
+        for name in ("n", "n_test", "track", "sharpness_subset"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                bad(f"--{name.replace('_', '-')} must be positive, got {v}")
+        for name in ("chunk_size", "track_every", "eig_k", "outliers_k", "group_window", "probe_every", "nproc"):
+            if getattr(self, name) < 1:
+                bad(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name in ("eval_every", "checkpoint_every", "sharpness_every", "per_sample_every"):
+            if getattr(self, name) < 0:
+                bad(f"--{name.replace('_', '-')} must be 0 (off) or positive, got {getattr(self, name)}")
+        if self.batch_size is not None and self.batch_size < 0:
+            bad(f"--batch-size must be 0 (full batch) or positive, got {self.batch_size}")
+        if self.optim == "gd" and self.resolved_batch_size() != 0:
+            bad("gd is full-batch by definition; use --optim sgd for minibatches")
+        for name in ("momentum", "dampening", "beta1", "beta2", "label_smoothing"):
+            v = getattr(self, name)
+            if not 0.0 <= v < 1.0:
+                bad(f"--{name.replace('_', '-')} must be in [0, 1), got {v}")
+        if not 0.0 < self.split_quantile < 1.0:
+            bad(f"--split-quantile must be in (0, 1), got {self.split_quantile}")
+        if not self.lr2 > 0 or not self.eps > 0:
+            bad("--lr2 and --eps must be positive")
+        if self.weight_decay < 0:
+            bad(f"--weight-decay must be non-negative, got {self.weight_decay}")
+        if self.loss not in (None, "ce", "mse"):
+            bad(f"unknown loss '{self.loss}'; choose ce or mse")
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+            bad(f"unknown device '{self.device}'; choose auto, cpu, cuda or mps")
+        if self.precision not in ("fp32", "bf16"):
+            bad(f"unknown precision '{self.precision}'; choose fp32 or bf16")
+        for p in self.probes:
+            if p not in PROBE_BLOCKS and not Path(p).is_file():
+                bad(f"probe image '{p}' does not exist (built-in probes: {', '.join(PROBE_BLOCKS)})")
+        return self
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, source: str = "config") -> "RunConfig":
+        """Build from a mapping, refusing unknown keys and wrong types with one sentence."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in d.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise ConfigError(f"{source}: unknown setting '{key}'")
+            kwargs[name] = _coerce(name, value, getattr(cls(), name), source)
+        return cls(**kwargs)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "RunConfig":
+        return cls.from_dict(read_toml(path), source=str(path))
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+
+PROBE_BLOCKS = ("sky", "red", "green", "white", "black")
+
+_FLOAT_FIELDS = {"width", "lr", "momentum", "dampening", "beta1", "beta2", "eps", "weight_decay", "lr2",
+                 "split_quantile", "label_smoothing", "sharpness_tol"}
+_OPTIONAL_INT = {"n", "n_test", "batch_size", "track", "sharpness_subset"}
+
+
+def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
+    """Accept TOML/JSON values of the right kind (ints for floats too); refuse the rest clearly."""
+    def wrong(kind: str) -> ConfigError:
+        return ConfigError(f"{source}: '{name}' must be {kind}, got {value!r}")
+
+    if name in _FLOAT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong("a number")
+        return float(value)
+    if name in _OPTIONAL_INT:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong("an integer")
+        return value
+    if name == "probes":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise wrong("a list of strings")
+        return list(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong("an integer")
+        return value
+    # strings and optional strings
+    if value is None and default is None:
+        return None
+    if not isinstance(value, str):
+        raise wrong("a string")
+    return value
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file '{p}' does not exist")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file '{p}' is not valid TOML: {e}") from None
+    # allow either flat keys or a [run] table
+    if set(data) == {"run"} and isinstance(data["run"], dict):
+        data = data["run"]
+    return data

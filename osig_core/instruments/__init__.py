@@ -1,0 +1,1 @@
+"""Instruments measured while training (one quantity family per module)."""

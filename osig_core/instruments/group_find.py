@@ -1,0 +1,176 @@
+"""Finding paired groups in one window of loss changes (no memory across steps; tracking is separate).
+
+Three stages, each bounded:
+1. modes: among the candidates (samples that keep showing up in the extremes, at most a few
+   hundred), seed from the strongest mover, gather the samples whose Δloss series correlate with
+   it (one side) and against it (the other side), refine the profile, repeat. O(m·w) per seed.
+2. expansion: correlate every sample's window series with each mode profile (O(N·w) per mode) and
+   keep the large movers, so a group holds all of its samples rather than only the top-k ones.
+3. class split: at the edge of stability every oscillating sample moves in phase along the same
+   top-Hessian direction, so one mode can hold several features' pairs at once (measured:
+   sky and wheels pairs' Δloss correlated at +0.99). Their members differ in which classes the
+   network hesitates between: predictions of a "sky" sample hop among plane/bird/ship, of a
+   "wheels" sample between auto/truck. Classes linked by such hops form one pair.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class FindSettings:
+    min_steps: int = 6  # window rows needed before looking for pairs
+    min_hits: int = 2  # extremes appearances in the window to become a candidate
+    max_candidates: int = 384
+    max_seeds: int = 48
+    corr_threshold: float = 0.7  # candidates: |corr| with the mode profile to join a side
+    member_threshold: float = 0.6  # expansion: |corr| with the mode profile to join a side
+    amp_factor: float = 2.0  # expansion: series std must exceed this × the dataset's mean std
+    min_side: int = 4
+    max_modes: int = 8
+    max_members: int = 512  # per side, strongest kept
+    class_link: float = 0.05  # share of window steps two classes' members are predicted as each other
+
+
+def standardize(x: np.ndarray) -> np.ndarray:
+    """Rows centred and scaled to unit norm, so that Z @ Z.T is the correlation matrix (flat rows -> 0)."""
+    xc = x - x.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(xc, axis=1, keepdims=True)
+    return np.divide(xc, norm, out=np.zeros_like(xc), where=norm > 1e-12)
+
+
+def find_modes(z: np.ndarray, strength: np.ndarray, s: FindSettings) -> list[np.ndarray]:
+    """Unit-norm, zero-mean profiles [w] of groups moving against each other among standardized rows z."""
+    m = z.shape[0]
+    free = np.ones(m, dtype=bool)
+    modes: list[np.ndarray] = []
+    for seed in np.argsort(-strength, kind="stable")[: s.max_seeds]:
+        if len(modes) >= s.max_modes:
+            break
+        if not free[seed]:
+            continue
+        prof = z[seed]
+        pos = neg = np.zeros(m, dtype=bool)
+        for _ in range(3):
+            c = z @ prof
+            pos = free & (c >= s.corr_threshold)
+            neg = free & (c <= -s.corr_threshold)
+            if not pos.any() or not neg.any():
+                break
+            new = z[pos].mean(axis=0) - z[neg].mean(axis=0)
+            norm = np.linalg.norm(new)
+            if norm < 1e-12:
+                break
+            prof = new / norm
+        free[seed] = False
+        if pos.sum() >= s.min_side and neg.sum() >= s.min_side:
+            modes.append(prof)
+            free[pos | neg] = False
+    return modes
+
+
+def expand_modes(rows: np.ndarray, modes: list[np.ndarray], s: FindSettings) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each mode: (side+ ids, side- ids, strength of each id) over all N samples.
+
+    Each sample joins at most one mode (the one it correlates with most) and only if it moves
+    `amp_factor` times more than an average sample.
+    """
+    w, n = rows.shape
+    sigma = rows.std(axis=0)
+    ref = float(sigma.mean())
+    if not modes or ref <= 0:
+        return []
+    prof = np.stack(modes, axis=1)  # [w, M]
+    prof = prof - prof.mean(axis=0, keepdims=True)
+    prof /= np.maximum(np.linalg.norm(prof, axis=0, keepdims=True), 1e-12)
+    proj = rows.T @ prof / np.sqrt(w)  # [N, M]: corr × sigma
+    corr = np.divide(proj, sigma[:, None], out=np.zeros_like(proj), where=sigma[:, None] > 0)
+    best = np.argmax(np.abs(corr), axis=1)
+    best_corr = corr[np.arange(n), best]
+    big = sigma >= s.amp_factor * ref
+    out = []
+    for j in range(len(modes)):
+        mine = big & (best == j)
+        pos = np.flatnonzero(mine & (best_corr >= s.member_threshold))
+        neg = np.flatnonzero(mine & (best_corr <= -s.member_threshold))
+        strength = np.abs(proj[:, j])
+        out.append((pos, neg, strength))
+    return out
+
+
+def class_components(ids: np.ndarray, labels: np.ndarray, preds: np.ndarray, n_classes: int, link: float) -> dict[int, int]:
+    """Label -> component id, linking two classes when their members are predicted as each other
+    in at least `link` of (members × window steps)."""
+    lab = labels[ids].astype(np.int64)
+    w = preds.shape[1]
+    counts = np.zeros((n_classes, n_classes), dtype=np.float64)
+    valid = (preds >= 0) & (preds < n_classes)
+    rr = np.repeat(lab[:, None], w, axis=1)[valid]
+    np.add.at(counts, (rr, preds[valid]), 1.0)
+    members = np.bincount(lab, minlength=n_classes).astype(np.float64)
+    present = np.flatnonzero(members > 0)
+    parent = {int(c): int(c) for c in present}
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for a_i, a in enumerate(present):
+        for b in present[a_i + 1:]:
+            share = (counts[a, b] + counts[b, a]) / (w * (members[a] + members[b]))
+            if share >= link:
+                parent[root(int(a))] = root(int(b))
+    return {c: root(c) for c in parent}
+
+
+def split_by_classes(pos: np.ndarray, neg: np.ndarray, labels: np.ndarray, preds: np.ndarray | None,
+                     n_classes: int, s: FindSettings) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split one mode into pairs by linked classes; members of classes linked to nothing valid stay
+    together as one residual pair. Without class predictions the mode is one pair."""
+    if preds is None or n_classes < 2:
+        return [(pos, neg)]
+    ids = np.concatenate([pos, neg])
+    comp_of = class_components(ids, labels, preds, n_classes, s.class_link)
+    lab_pos, lab_neg = labels[pos].astype(np.int64), labels[neg].astype(np.int64)
+    pairs, leftover_pos, leftover_neg = [], [], []
+    for comp in sorted(set(comp_of.values())):
+        classes = [c for c, r in comp_of.items() if r == comp]
+        a = pos[np.isin(lab_pos, classes)]
+        b = neg[np.isin(lab_neg, classes)]
+        if len(a) >= s.min_side and len(b) >= s.min_side:
+            pairs.append((a, b))
+        else:
+            leftover_pos.append(a)
+            leftover_neg.append(b)
+    if leftover_pos:
+        a, b = np.concatenate(leftover_pos), np.concatenate(leftover_neg)
+        if len(a) >= s.min_side and len(b) >= s.min_side:
+            pairs.append((a, b))
+    return pairs
+
+
+def find_pairs(window, labels: np.ndarray, n_classes: int, s: FindSettings) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Raw pairs (side+ ids, side- ids) in the current window, strongest members first, capped."""
+    if len(window) < s.min_steps:
+        return []
+    cand = window.candidates(s.min_hits, s.max_candidates)
+    if len(cand) < 2 * s.min_side:
+        return []
+    rows = window.rows()
+    series = rows[:, cand].T
+    strength = np.abs(series).sum(axis=1)
+    modes = find_modes(standardize(series), strength, s)
+    pairs = []
+    for pos, neg, power in expand_modes(rows, modes, s):
+        if len(pos) < s.min_side or len(neg) < s.min_side:
+            continue
+        pos = pos[np.argsort(-power[pos], kind="stable")][: s.max_members]
+        neg = neg[np.argsort(-power[neg], kind="stable")][: s.max_members]
+        preds = window.pred_rows(np.concatenate([pos, neg])) if window.preds is not None else None
+        for a, b in split_by_classes(pos, neg, labels, preds, n_classes, s):
+            pairs.append((np.sort(a), np.sort(b)))
+    return pairs

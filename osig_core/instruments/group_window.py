@@ -1,0 +1,69 @@
+"""The sliding window the group detector looks at: the last W per-sample loss changes, predictions
+and which samples were extremes.
+
+Memory is O(W·N); each push is O(N) and keeps the extreme-hit counts incremental (O(k) per step).
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+class DeltaWindow:
+    """Ring buffer of the last `window` rows of Δloss [N] (plus class predictions when given)."""
+
+    def __init__(self, n: int, window: int, keep_preds: bool):
+        self.n = int(n)
+        self.window = int(window)
+        self.delta = np.zeros((self.window, self.n), dtype=np.float32)
+        self.preds = np.full((self.window, self.n), -1, dtype=np.int32) if keep_preds else None
+        self.steps: deque[int] = deque(maxlen=self.window)
+        self.hits: deque[np.ndarray] = deque(maxlen=self.window)
+        self.hit_count = np.zeros(self.n, dtype=np.int32)
+        self._next = 0  # ring position of the next row to write
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def push(self, step: int, delta: np.ndarray, preds: np.ndarray | None, hit_ids: np.ndarray) -> None:
+        """Add one step: its Δloss row, its predictions (class ids) and the ids that were extremes."""
+        if len(self.hits) == self.window:
+            np.subtract.at(self.hit_count, self.hits[0], 1)
+        hit_ids = np.unique(np.asarray(hit_ids, dtype=np.int64))
+        self.hits.append(hit_ids)
+        np.add.at(self.hit_count, hit_ids, 1)
+        self.delta[self._next] = delta
+        if self.preds is not None:
+            self.preds[self._next] = -1 if preds is None else np.asarray(preds, dtype=np.int64)
+        self.steps.append(int(step))
+        self._next = (self._next + 1) % self.window
+
+    def order(self) -> np.ndarray:
+        """Ring rows in chronological order (oldest first)."""
+        w = len(self.steps)
+        return (self._next - w + np.arange(w)) % self.window
+
+    def rows(self) -> np.ndarray:
+        """Δloss of the window, chronological: [w, N] (a copy)."""
+        return self.delta[self.order()]
+
+    def pred_rows(self, ids: np.ndarray) -> np.ndarray | None:
+        """Predicted classes of `ids` over the window: [len(ids), w] (-1 where unknown)."""
+        if self.preds is None:
+            return None
+        return self.preds[np.ix_(self.order(), ids)].T
+
+    def candidates(self, min_hits: int, limit: int) -> np.ndarray:
+        """Samples that were extremes at least `min_hits` times in the window, most frequent first.
+
+        Looks only at the ids that were extremes (at most 2k per step), never at all N.
+        """
+        if not self.hits:
+            return np.zeros(0, dtype=np.int64)
+        seen = np.unique(np.concatenate(list(self.hits)))
+        counts = self.hit_count[seen]
+        keep = seen[counts >= min_hits]
+        counts = counts[counts >= min_hits]
+        order = np.argsort(-counts, kind="stable")[:limit]
+        return keep[order]

@@ -1,0 +1,28 @@
+"""adam: torch.optim.Adam. Its threshold applies to the preconditioned sharpness lambda_max(P^-1 H).
+
+Adam's first moment is heavy-ball momentum with momentum = dampening = beta1 (plus debiasing), so the
+heavy-ball bound (2 + 2 beta) / ((1 - tau) eta) becomes (2 + 2 beta1) / ((1 - beta1) eta), 38/eta for
+beta1 = 0.9 (Cohen et al., "Adaptive gradient methods at the edge of stability").
+State (step, exp_avg, exp_avg_sq) is all tensors.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+
+from osig_core.optim.base import OptimizerSpec
+from osig_core.registry import register_optimizer
+
+
+def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, weight_decay=cfg.weight_decay)
+
+
+def threshold(cfg: Any) -> float:
+    return (2.0 + 2.0 * cfg.beta1) / ((1.0 - cfg.beta1) * cfg.lr)
+
+
+ADAM = register_optimizer("adam")(OptimizerSpec(
+    name="adam", build=build, threshold=threshold, preconditioned=True,
+    summary="Adam (--beta1, --beta2, --eps); threshold (2+2*beta1)/((1-beta1)*lr) on the preconditioned sharpness"))

@@ -1,0 +1,93 @@
+"""Forward/backward passes over the training set: the gradient and the per-sample losses come from
+the same pass, so recording every sample's loss under GD costs no extra forward."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from osig_core.losses import per_sample_loss, predictions
+
+
+@dataclass
+class PassResult:
+    losses: torch.Tensor  # [M] float32 per-sample losses (on device)
+    preds: torch.Tensor  # [M] predicted class ids (or regression outputs)
+    correct: torch.Tensor  # [M] bool
+
+    @property
+    def mean_loss(self) -> float:
+        return float(self.losses.mean())
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.correct.float().mean())
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
+def full_batch_gradient(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
+                        label_smoothing: float, chunk_size: int, precision: str = "fp32",
+                        record: bool = True, grad_scale: float | None = None) -> PassResult | None:
+    """Accumulate the gradient of the mean loss over all of (x, y) into `.grad`, chunk by chunk.
+
+    With record=False only the gradient is computed (the benchmark's baseline). `grad_scale`
+    overrides 1/len(x) (distributed runs divide by the global N)."""
+    n = x.shape[0]
+    scale = (1.0 / n) if grad_scale is None else grad_scale
+    losses = torch.empty(n, device=x.device, dtype=torch.float32) if record else None
+    preds = correct = None
+    for i in range(0, n, chunk_size):
+        xc, yc = x[i:i + chunk_size], y[i:i + chunk_size]
+        with _autocast(x.device, precision):
+            out = model(xc)
+        per = per_sample_loss(out, yc, loss, label_smoothing)
+        (per.sum() * scale).backward()
+        if record:
+            losses[i:i + len(per)] = per.detach()
+            p, c = predictions(out.detach(), yc)
+            if preds is None:
+                preds = torch.empty(n, device=x.device, dtype=p.dtype)
+                correct = torch.empty(n, device=x.device, dtype=torch.bool)
+            preds[i:i + len(p)] = p
+            correct[i:i + len(c)] = c
+    return PassResult(losses, preds, correct) if record else None
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str, label_smoothing: float,
+             chunk_size: int, precision: str = "fp32", eval_mode: bool = False) -> PassResult:
+    """Per-sample losses without gradients (minibatch tracking, test evaluation).
+
+    Tracking keeps the training mode so BatchNorm behaves as in training passes (eval_mode=True
+    for the test split); running statistics are saved and restored so this never changes the model."""
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    was_training = model.training
+    model.train(not eval_mode)
+    parts_l, parts_p, parts_c = [], [], []
+    for i in range(0, x.shape[0], chunk_size):
+        xc, yc = x[i:i + chunk_size], y[i:i + chunk_size]
+        with _autocast(x.device, precision):
+            out = model(xc)
+        parts_l.append(per_sample_loss(out, yc, loss, label_smoothing))
+        p, c = predictions(out, yc)
+        parts_p.append(p)
+        parts_c.append(c)
+    for k, v in model.named_buffers():
+        v.copy_(buffers[k])
+    model.train(was_training)
+    return PassResult(torch.cat(parts_l), torch.cat(parts_p), torch.cat(parts_c))
+
+
+def minibatch_gradient(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
+                       label_smoothing: float, precision: str = "fp32") -> float:
+    """Gradient of the mean loss over one minibatch into `.grad`; returns that loss."""
+    with _autocast(x.device, precision):
+        out = model(x)
+    mean = per_sample_loss(out, y, loss, label_smoothing).mean()
+    mean.backward()
+    return float(mean.detach())

@@ -1,0 +1,127 @@
+"""Per-sample loss recording and what is derived from consecutive rows (frac_up, extremes, groups).
+
+Rows are rounded to float16 before anything is derived from them, so a resumed run (which reads
+its previous row back from the store) derives exactly what the uninterrupted run did.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from osig_core.config import RunConfig
+from osig_core.data.base import Dataset, balanced_subset
+from osig_core.passes import PassResult, evaluate
+
+
+@dataclass
+class StepRecord:
+    losses: np.ndarray  # float32 [N] (NaN for untracked samples), the float16 values widened
+    losses_f16: np.ndarray
+    preds: np.ndarray | None
+    scalars: dict[str, float] = field(default_factory=dict)
+    records: dict[str, Any] = field(default_factory=dict)
+    group_losses: list[tuple[int, int, float]] = field(default_factory=list)
+    pairs_changed: list[dict] = field(default_factory=list)
+    tracked_groups: dict[str, list[int]] = field(default_factory=dict)
+
+
+class LossRecorder:
+    def __init__(self, cfg: RunConfig, data: Dataset):
+        self.cfg = cfg
+        self.n = data.n
+        self.full_batch = cfg.full_batch
+        labels = data.y.cpu().numpy()
+        if self.full_batch or cfg.track is None or cfg.track >= data.n:
+            self.tracked = None
+        else:
+            strat = labels if data.is_classification else np.zeros(len(labels), int)
+            self.tracked = balanced_subset(strat, cfg.track, cfg.seed + 7)
+        self.prev: np.ndarray | None = None
+        self.prev_preds: np.ndarray | None = None
+        self.detector = None
+        if cfg.groups:
+            from osig_core.instruments.groups import GroupDetector
+            det_labels = labels if data.is_classification else np.zeros(len(labels), np.int64)
+            self.detector = GroupDetector(self.n, det_labels, list(data.classes) if data.is_classification else [],
+                                          k=cfg.outliers_k, window=cfg.group_window, seed=cfg.seed)
+        self._last_pairs_json = ""
+
+    def due(self, step: int) -> bool:
+        return self.full_batch or step % self.cfg.track_every == 0
+
+    def evaluate_tracked(self, model: torch.nn.Module, data: Dataset, loss: str) -> PassResult:
+        x, y = data.x, data.y
+        if self.tracked is not None:
+            idx = torch.as_tensor(self.tracked, device=x.device)
+            x, y = x[idx], y[idx]
+        return evaluate(model, x, y, loss=loss, label_smoothing=self.cfg.label_smoothing,
+                        chunk_size=self.cfg.chunk_size, precision=self.cfg.precision)
+
+    def _full_row(self, values: torch.Tensor, fill: float) -> np.ndarray:
+        v = values.detach().float().cpu().numpy()
+        if self.tracked is None:
+            return v
+        row = np.full(self.n, fill, np.float32)
+        row[self.tracked] = v
+        return row
+
+    def record(self, step: int, res: PassResult) -> StepRecord:
+        f16 = self._full_row(res.losses, np.nan).astype(np.float16)
+        losses = f16.astype(np.float32)
+        preds = self._full_row(res.preds.float(), 0).astype(np.int64) if res.preds.dtype != torch.float32 else None
+        rec = StepRecord(losses=losses, losses_f16=f16, preds=preds)
+        tracked_loss = float(np.nanmean(losses))
+        if self.tracked is not None or not self.full_batch:
+            rec.scalars["tracked_loss"] = tracked_loss
+        if self.prev is not None:
+            ok = ~np.isnan(losses) & ~np.isnan(self.prev)
+            delta = losses[ok] - self.prev[ok]
+            rec.scalars["frac_up"] = float((delta > 0).mean()) if delta.size else math.nan
+            if self.detector is not None:
+                self._detect(step, rec)
+        self.prev, self.prev_preds = losses, preds
+        return rec
+
+    def _detect(self, step: int, rec: StepRecord) -> None:
+        now = np.nan_to_num(rec.losses, nan=0.0)
+        prev = np.nan_to_num(self.prev, nan=0.0)
+        if self.tracked is not None:  # untracked samples must not move
+            mask = np.isnan(rec.losses) | np.isnan(self.prev)
+            now[mask] = prev[mask]
+        det = self.detector.update(step, prev, now, self.prev_preds, rec.preds)
+        rec.records["extremes"] = det.extremes
+        rec.scalars["opposing_score"] = float(det.opposing_score)
+        rec.group_losses = list(det.group_losses)
+        rec.tracked_groups = dict(det.tracked_groups)
+        pairs_json = json.dumps(det.pairs, sort_keys=True, default=float)
+        if pairs_json != self._last_pairs_json:
+            rec.records["pairs"] = det.pairs
+            rec.pairs_changed = det.pairs
+            self._last_pairs_json = pairs_json
+        else:
+            # keep last_step current in the pairs table without rewriting the per-step snapshot
+            rec.pairs_changed = det.pairs
+
+    def restore(self, reader, step: int) -> None:
+        """After resume: the previous recorded row (and the detector's window) come from the store."""
+        losses = reader.losses()
+        steps = reader.loss_steps()
+        keep = steps < step
+        if not keep.any():
+            return
+        rows = np.flatnonzero(keep)
+        last = rows[-1]
+        self.prev = np.asarray(losses[last], dtype=np.float32)
+        preds = np.asarray(reader.preds()[last]).astype(np.int64)
+        self.prev_preds = preds
+        if self.detector is not None:
+            window = rows[-(self.cfg.group_window + 1):]
+            self.detector.warm_start(np.asarray(losses[window], dtype=np.float32), [int(s) for s in steps[window]],
+                                     np.asarray(reader.preds()[window]).astype(np.int64))
+            snap = reader.pairs_at(step - 1)
+            self._last_pairs_json = json.dumps(snap, sort_keys=True, default=float)

@@ -1,0 +1,68 @@
+"""Checkpoints as safetensors only: model, optimizer state, RNG states and the step.
+
+Tensors go in the tensor section; everything else (param groups, step, non-tensor state) is JSON
+in the safetensors metadata. Nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from osig_core.store.layout import CHECKPOINT_DIR, RunStoreError, checkpoint_name
+
+
+def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
+                    rng: dict[str, torch.Tensor], extra: dict[str, Any] | None = None) -> Path:
+    """Write atomically (tmp file + rename) so a kill mid-write never leaves a half checkpoint."""
+    tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta: dict[str, Any] = {"step": step, "extra": extra or {}}
+    if optimizer is not None:
+        sd = optimizer.state_dict()
+        scalar_state: dict[str, dict[str, Any]] = {}
+        for idx, st in sd["state"].items():
+            for key, val in st.items():
+                if torch.is_tensor(val):
+                    tensors[f"optim.{idx}.{key}"] = val.detach().cpu().contiguous()
+                else:
+                    scalar_state.setdefault(str(idx), {})[key] = val
+        meta["optim_groups"] = sd["param_groups"]
+        meta["optim_scalars"] = scalar_state
+    for name, state in rng.items():
+        tensors[f"rng.{name}"] = state.cpu().contiguous()
+    out_dir = run_dir / CHECKPOINT_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / checkpoint_name(step)
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"osig": json.dumps(meta)})
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """-> {"step", "model": state_dict, "optim": state_dict | None, "rng": {...}, "extra": {...}}."""
+    try:
+        tensors = load_file(str(path))
+        from safetensors import safe_open
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})["osig"])
+    except (SafetensorError, OSError, KeyError, ValueError, RuntimeError) as e:
+        raise RunStoreError(f"checkpoint '{path}' is corrupt or unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
+    optim = None
+    if "optim_groups" in meta:
+        state: dict[int, dict[str, Any]] = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, idx, key = k.split(".", 2)
+                state.setdefault(int(idx), {})[key] = v
+        for idx, d in meta.get("optim_scalars", {}).items():
+            state.setdefault(int(idx), {}).update(d)
+        optim = {"state": state, "param_groups": meta["optim_groups"]}
+    return {"step": int(meta["step"]), "model": model, "optim": optim, "rng": rng, "extra": meta.get("extra", {})}

@@ -1,0 +1,253 @@
+"""RunReader: everyone but the engine reads a run through this (safe while a writer runs).
+
+Only committed steps are visible: the loss matrix is mapped up to the last row a committed step
+points at. Nothing here imports torch, so the monitor stays light.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from osig_core.config import ConfigError, RunConfig
+from osig_core.store import layout as L
+
+LIVE_STATUSES = ("starting", "running", "paused")
+
+
+class RunReader:
+    def __init__(self, run_dir: str | Path):
+        self.dir = Path(run_dir)
+        if not self.dir.is_dir():
+            raise L.RunStoreError(f"'{self.dir}' is not a directory, so it is not an osig run")
+        cfg_path = self.dir / L.CONFIG_FILE
+        if not cfg_path.is_file():
+            raise L.RunStoreError(f"'{self.dir}' is not an osig run (no {L.CONFIG_FILE})")
+        try:
+            self.config_doc: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
+            version = int(self.config_doc["format_version"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise L.RunStoreError(f"'{cfg_path}' is corrupt (not the JSON osig writes)") from None
+        if version > L.FORMAT_VERSION:
+            raise L.RunStoreError(
+                f"'{self.dir}' was written by a newer osig (format {version}; this osig reads up to {L.FORMAT_VERSION}); upgrade osig to read it")
+        try:
+            self.config = RunConfig.from_dict(self.config_doc["config"], source=str(cfg_path))
+        except (ConfigError, KeyError, TypeError) as e:
+            raise L.RunStoreError(f"'{cfg_path}' is corrupt: {e}") from None
+        self.n = int(self.config_doc.get("n", 0))
+        db_path = self.dir / L.DB_FILE
+        if not db_path.is_file():
+            raise L.RunStoreError(f"'{db_path}' is missing, so the run has no recorded steps")
+        try:
+            self.db = L.connect(db_path, readonly=True)
+            self.db.execute("SELECT 1 FROM steps LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as e:
+            raise L.RunStoreError(f"'{db_path}' is not a readable osig database ({e})") from None
+        self._mm: dict[str, tuple[int, np.memmap]] = {}
+        self._scalar_cache: dict[int, dict[str, float]] = {}
+
+    def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise L.RunStoreError(f"'{self.dir / L.DB_FILE}' could not be read ({e})") from None
+
+    # ------------------------------------------------------------------ meta / status
+    def meta(self) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self._q("SELECT key, value FROM meta")}
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.config_doc.get("classes", []))
+
+    @property
+    def run_id(self) -> str:
+        return self.dir.name
+
+    def status(self) -> tuple[str, str | None]:
+        """(status, reason). A live status whose engine process is gone reads as 'failed'."""
+        m = self.meta()
+        status = m.get("status", "starting")
+        reason = m.get("error")
+        if status in LIVE_STATUSES and not _writer_alive(self.dir, m):
+            return "failed", reason or "the engine process died without finishing (killed or crashed)"
+        return status, reason
+
+    def last_step(self) -> int | None:
+        return self._q("SELECT MAX(step) FROM steps")[0][0]
+
+    def steps_done(self) -> int:
+        s = self.last_step()
+        return 0 if s is None else s + 1
+
+    # ------------------------------------------------------------------ scalars
+    def metrics(self, since: int | None = None) -> dict[str, np.ndarray]:
+        """Per-step scalars as arrays keyed by name ('step' first); NaN where a step lacks a key."""
+        rows = self._q("SELECT step, time, scalars FROM steps WHERE step > ? ORDER BY step",
+                       (-1 if since is None else since,))
+        steps = np.array([r[0] for r in rows], dtype=np.int64)
+        parsed = [json.loads(r[2]) for r in rows]
+        keys: list[str] = []
+        for p in parsed:
+            for k in p:
+                if k not in keys:
+                    keys.append(k)
+        out: dict[str, np.ndarray] = {"step": steps, "time": np.array([r[1] for r in rows], dtype=np.float64)}
+        for k in keys:
+            out[k] = np.array([np.nan if p.get(k) is None else p[k] for p in parsed], dtype=np.float64)
+        return out
+
+    # ------------------------------------------------------------------ per-sample matrices
+    def _matrix(self, name: str, dtype) -> np.ndarray:
+        rows = self._q("SELECT MAX(row) FROM steps")[0][0]
+        rows = 0 if rows is None else rows + 1
+        cached = self._mm.get(name)
+        if cached and cached[0] == rows:
+            return cached[1]
+        path = self.dir / name
+        if rows == 0 or self.n == 0:
+            return np.zeros((0, self.n), dtype)
+        need = rows * self.n * np.dtype(dtype).itemsize
+        if not path.is_file() or path.stat().st_size < need:
+            raise L.RunStoreError(f"'{path}' is truncated: it holds fewer rows than the run recorded")
+        mm = np.memmap(path, dtype=dtype, mode="r", shape=(rows, self.n))
+        self._mm[name] = (rows, mm)
+        return mm
+
+    def losses(self) -> np.ndarray:
+        """Memory-mapped float16 [T, N]: row r holds every sample's loss at step loss_steps()[r]."""
+        return self._matrix(L.LOSSES_FILE, np.float16)
+
+    def preds(self) -> np.ndarray:
+        return self._matrix(L.PREDS_FILE, np.uint16)
+
+    def loss_steps(self) -> np.ndarray:
+        return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL ORDER BY row")], np.int64)
+
+    def row_of(self, step: int) -> int | None:
+        r = self._q("SELECT row FROM steps WHERE step <= ? AND row IS NOT NULL ORDER BY step DESC LIMIT 1", (step,))
+        return None if not r else int(r[0][0])
+
+    # ------------------------------------------------------------------ records, groups, events
+    def records(self, kind: str, since: int | None = None) -> list[tuple[int, Any]]:
+        rows = self._q("SELECT step, payload FROM records WHERE kind = ? AND step > ? ORDER BY step",
+                       (kind, -1 if since is None else since))
+        return [(int(s), json.loads(p)) for s, p in rows]
+
+    def record_at(self, kind: str, step: int | None = None) -> tuple[int, Any] | None:
+        """The latest record of `kind` at or before `step` (latest overall if None)."""
+        s = 2**62 if step is None else step
+        r = self._q("SELECT step, payload FROM records WHERE kind = ? AND step <= ? ORDER BY step DESC LIMIT 1", (kind, s))
+        return None if not r else (int(r[0][0]), json.loads(r[0][1]))
+
+    def pairs_all(self) -> list[dict]:
+        return [json.loads(p) for (p,) in self._q("SELECT payload FROM pairs ORDER BY score DESC")]
+
+    def pairs_at(self, step: int | None = None) -> list[dict]:
+        rec = self.record_at("pairs", step)
+        return [] if rec is None else rec[1]
+
+    def group_losses(self, pair_id: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """side -> (steps, mean loss of that side's members)."""
+        out: dict[int, tuple[list, list]] = {}
+        for side, step, loss in self._q("SELECT side, step, loss FROM group_losses WHERE pair_id = ? ORDER BY step", (pair_id,)):
+            out.setdefault(side, ([], []))
+            out[side][0].append(step)
+            out[side][1].append(loss)
+        return {s: (np.array(a, np.int64), np.array(b, np.float64)) for s, (a, b) in out.items()}
+
+    def events(self, since_id: int = 0) -> list[dict]:
+        return [dict(id=i, step=s, time=t, kind=k, message=m) for i, s, t, k, m in
+                self._q("SELECT id, step, time, kind, message FROM events WHERE id > ? ORDER BY id", (since_id,))]
+
+    # ------------------------------------------------------------------ samples
+    def labels(self) -> np.ndarray:
+        return self._load_npy("labels.npy")
+
+    def images(self) -> np.ndarray | None:
+        p = self.dir / L.SAMPLES_DIR / "images.npy"
+        return self._load_npy("images.npy", mmap=True) if p.is_file() else None
+
+    def texts(self) -> list[str] | None:
+        p = self.dir / L.SAMPLES_DIR / "texts.json"
+        return self._load_json(p) if p.is_file() else None
+
+    def features(self) -> dict[str, np.ndarray]:
+        p = self.dir / L.SAMPLES_DIR / "features.json"
+        if not p.is_file():
+            return {}
+        out = {}
+        for k, ids in self._load_json(p).items():
+            mask = np.zeros(self.n, bool)
+            mask[np.asarray(ids, dtype=np.int64)] = True
+            out[k] = mask
+        return out
+
+    def sample_x(self) -> np.ndarray | None:
+        p = self.dir / L.SAMPLES_DIR / "x.npy"
+        return self._load_npy("x.npy") if p.is_file() else None
+
+    def _load_npy(self, name: str, mmap: bool = False) -> np.ndarray:
+        p = self.dir / L.SAMPLES_DIR / name
+        try:
+            return np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
+        except (OSError, ValueError) as e:
+            raise L.RunStoreError(f"'{p}' is missing or corrupt ({e})") from None
+
+    def _load_json(self, p: Path) -> Any:
+        try:
+            return json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise L.RunStoreError(f"'{p}' is missing or corrupt ({e})") from None
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        d = self.dir / L.CHECKPOINT_DIR
+        out = []
+        for p in sorted(d.glob("step_*.safetensors")) if d.is_dir() else []:
+            try:
+                out.append((int(p.stem.split("_")[1]), p))
+            except (IndexError, ValueError):
+                continue
+        return out
+
+    # ------------------------------------------------------------------ control (the one write a reader does)
+    def send_control(self, command: str) -> None:
+        """Ask the engine to pause / resume / checkpoint / stop; it polls between steps."""
+        if command not in ("pause", "resume", "checkpoint", "stop"):
+            raise ValueError(f"unknown control command {command!r}")
+        con = L.connect(self.dir / L.DB_FILE)
+        try:
+            with con:
+                con.execute("INSERT INTO control(time, command) VALUES (?, ?)", (time.time(), command))
+        finally:
+            con.close()
+
+    def close(self) -> None:
+        self._mm.clear()
+        self.db.close()
+
+
+def _writer_alive(run_dir: Path, meta: dict[str, Any]) -> bool:
+    pid = meta.get("pid")
+    if not isinstance(pid, int):
+        return True  # not started far enough to know; don't call it dead
+    if meta.get("host") not in (None, os.uname().nodename):
+        return time.time() - float(meta.get("heartbeat", 0)) < 600
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a recycled pid that is not an osig run
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"python" in cmd or b"osig" in cmd
+    except OSError:
+        return True

@@ -1,0 +1,168 @@
+"""RunWriter: the engine's side of the run directory.
+
+Write order makes partial steps invisible: a step's loss row is appended to `losses.f16` first,
+then the step's SQLite transaction (scalars, records, group losses) commits; readers only trust
+rows that a committed step points at. One writer at a time, enforced with an OS file lock that a
+crashed process releases automatically.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from osig_core.store import layout as L
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=True, default=_default)
+
+
+def _default(o: Any):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+class RunWriter:
+    def __init__(self, run_dir: str | Path, n: int):
+        self.dir = Path(run_dir)
+        self.n = int(n)
+        self._lock_fd: int | None = None
+        self.db = None
+        self._losses = None
+        self._preds = None
+        self._rows = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def acquire_lock(self) -> None:
+        """Take the single-writer lock or fail with one sentence."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / L.LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise L.RunStoreError(f"run directory '{self.dir}' is being written by another live osig process") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def create(self, config_doc: dict[str, Any]) -> None:
+        """Start a fresh run: config.json, schema, empty loss matrix."""
+        tmp = self.dir / (L.CONFIG_FILE + ".tmp")
+        tmp.write_text(json.dumps(config_doc, indent=2, sort_keys=True))
+        os.replace(tmp, self.dir / L.CONFIG_FILE)
+        (self.dir / L.SAMPLES_DIR).mkdir(exist_ok=True)
+        (self.dir / L.CHECKPOINT_DIR).mkdir(exist_ok=True)
+        self.db = L.connect(self.dir / L.DB_FILE)
+        self.db.executescript(L.SCHEMA)
+        self.db.commit()
+        self._open_matrices(truncate_rows=0)
+
+    def reopen(self, keep_through_step: int) -> None:
+        """Resume: drop everything recorded after `keep_through_step` (it will be recomputed)."""
+        self.db = L.connect(self.dir / L.DB_FILE)
+        self.db.executescript(L.SCHEMA)
+        with self.db:
+            for table in ("steps", "records", "group_losses"):
+                self.db.execute(f"DELETE FROM {table} WHERE step > ?", (keep_through_step,))
+            self.db.execute("DELETE FROM pairs WHERE first_step > ?", (keep_through_step,))
+            self.db.execute("UPDATE control SET handled = ? WHERE handled IS NULL", (time.time(),))
+        row = self.db.execute("SELECT MAX(row) FROM steps").fetchone()[0]
+        self._open_matrices(truncate_rows=0 if row is None else row + 1)
+
+    def _open_matrices(self, truncate_rows: int) -> None:
+        self._rows = truncate_rows
+        for attr, name, itemsize in (("_losses", L.LOSSES_FILE, 2), ("_preds", L.PREDS_FILE, 2)):
+            path = self.dir / name
+            f = open(path, "ab")
+            f.truncate(truncate_rows * self.n * itemsize)
+            f.seek(0, os.SEEK_END)
+            setattr(self, attr, f)
+
+    def close(self) -> None:
+        for f in (self._losses, self._preds):
+            if f is not None:
+                f.close()
+        self._losses = self._preds = None
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+        if self._lock_fd is not None:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    # ------------------------------------------------------------------ samples (written once)
+    def write_samples(self, labels: np.ndarray, images: np.ndarray | None, texts: list[str] | None,
+                      features: dict[str, np.ndarray], xs: np.ndarray | None = None) -> None:
+        d = self.dir / L.SAMPLES_DIR
+        np.save(d / "labels.npy", np.asarray(labels), allow_pickle=False)
+        if images is not None:
+            np.save(d / "images.npy", images.astype(np.uint8), allow_pickle=False)
+        if xs is not None:
+            np.save(d / "x.npy", xs.astype(np.float32), allow_pickle=False)
+        if texts is not None:
+            (d / "texts.json").write_text(json.dumps(texts))
+        (d / "features.json").write_text(json.dumps({k: np.flatnonzero(v).tolist() for k, v in features.items()}))
+
+    # ------------------------------------------------------------------ per step
+    def set_meta(self, **items: Any) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                                [(k, _json(v)) for k, v in items.items()])
+
+    def event(self, step: int | None, kind: str, message: str) -> None:
+        with self.db:
+            self.db.execute("INSERT INTO events(step, time, kind, message) VALUES (?, ?, ?, ?)",
+                            (step, time.time(), kind, message))
+
+    def write_step(self, step: int, scalars: dict[str, float], *, losses: np.ndarray | None = None,
+                   preds: np.ndarray | None = None, records: dict[str, Any] | None = None,
+                   group_losses: list[tuple[int, int, float]] | None = None,
+                   pairs: list[dict] | None = None) -> None:
+        """Append one step: matrix rows first (flushed), then one committed transaction."""
+        row = None
+        if losses is not None:
+            self._losses.write(np.asarray(losses, dtype=np.float16).tobytes())
+            self._losses.flush()
+            p = np.zeros(self.n, np.uint16) if preds is None else np.asarray(preds).astype(np.uint16)
+            self._preds.write(p.tobytes())
+            self._preds.flush()
+            row = self._rows
+            self._rows += 1
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else float(v)) for k, v in scalars.items()}
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO steps(step, time, row, scalars) VALUES (?, ?, ?, ?)",
+                            (step, time.time(), row, _json(clean)))
+            if records:
+                self.db.executemany("INSERT OR REPLACE INTO records(step, kind, payload) VALUES (?, ?, ?)",
+                                    [(step, k, _json(v)) for k, v in records.items()])
+            if group_losses:
+                self.db.executemany("INSERT OR REPLACE INTO group_losses(pair_id, side, step, loss) VALUES (?, ?, ?, ?)",
+                                    [(int(p), int(s), step, float(v)) for p, s, v in group_losses])
+            for pair in pairs or ():
+                self.db.execute("INSERT OR REPLACE INTO pairs(id, first_step, last_step, score, payload) VALUES (?, ?, ?, ?, ?)",
+                                (int(pair["id"]), int(pair["first_step"]), int(pair["last_step"]),
+                                 float(pair.get("score", 0.0)), _json(pair)))
+            self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_step', ?), ('heartbeat', ?)",
+                            (_json(step), _json(time.time())))
+
+    # ------------------------------------------------------------------ control
+    def pending_commands(self) -> list[tuple[int, str]]:
+        rows = self.db.execute("SELECT id, command FROM control WHERE handled IS NULL ORDER BY id").fetchall()
+        if rows:
+            with self.db:
+                self.db.executemany("UPDATE control SET handled = ? WHERE id = ?", [(time.time(), r[0]) for r in rows])
+        return [(int(i), str(c)) for i, c in rows]

@@ -1,0 +1,326 @@
+"""The training loop: one visible loop that steps, records, measures and checkpoints.
+
+Step t works at the weights theta_t: compute per-sample losses and the gradient (one pass for
+full-batch GD), run the instruments that are due, apply the optimizer, then commit step t to the
+run directory. A checkpoint named step_s holds theta_s, i.e. the state before step s runs.
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from osig_core import __version__
+from osig_core.config import ConfigError, RunConfig
+from osig_core.instruments.base import Measurement, StepContext
+from osig_core.instruments.schedule import build_instruments
+from osig_core.passes import evaluate, full_batch_gradient, minibatch_gradient
+from osig_core.registry import OPTIMIZERS
+from osig_core.setup import build_data, build_model, build_optimizer, data_to, loss_name, resolve_device
+from osig_core.store import layout as L
+from osig_core.store.checkpoint import load_checkpoint, save_checkpoint
+from osig_core.store.reader import RunReader
+from osig_core.store.writer import RunWriter
+from osig_core.recording import LossRecorder
+
+Progress = Callable[[int, int, dict], None]
+
+
+class TrainingStopped(Exception):
+    """Raised out of the loop when a signal asked the run to stop (after a clean checkpoint)."""
+
+
+def default_run_dir(cfg: RunConfig, root: str | Path = "runs") -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{stamp}-{cfg.model}-{cfg.optim}"
+
+
+class Engine:
+    """Owns the model, optimizer, data and writer of one run."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, progress: Progress | None = None):
+        self.cfg = cfg
+        self.dir = Path(run_dir)
+        self.progress = progress
+        self.device = resolve_device(cfg.device)
+        self.data_cpu = build_data(cfg)
+        self.data = data_to(self.data_cpu, self.device)
+        self.loss = loss_name(cfg, self.data)
+        self.model = build_model(cfg, self.data).to(self.device)
+        self.optimizer = build_optimizer(cfg, self.model)
+        self.spec = OPTIMIZERS[cfg.optim]
+        self.batch_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.writer = RunWriter(self.dir, self.data.n)
+        self.recorder = LossRecorder(cfg, self.data)
+        self.instruments = build_instruments(cfg, self.model, self.data, self.spec, self.device)
+        self.shared: dict = {}
+        self.step = 0
+        self._perm: torch.Tensor | None = None
+        self._perm_pos = 0
+        self._stop_signal: str | None = None
+        self._prev_loss = math.nan
+
+    # ------------------------------------------------------------------ start
+    def config_doc(self) -> dict:
+        d = self.data
+        return {"format_version": L.FORMAT_VERSION, "osig_version": __version__, "torch_version": torch.__version__,
+                "config": self.cfg.to_dict(), "n": d.n, "classes": d.classes, "data_kind": d.kind, "loss": self.loss,
+                "num_outputs": d.num_outputs, "param_count": sum(p.numel() for p in self.model.parameters()),
+                "features": sorted(d.features), "created": datetime.now().isoformat(timespec="seconds")}
+
+    def start_fresh(self) -> None:
+        self.writer.acquire_lock()
+        self.writer.create(self.config_doc())
+        d = self.data_cpu
+        texts = [d.describe(i) for i in range(d.n)] if d.kind in ("text", "regression") else None
+        xs = d.x.numpy() if d.kind == "regression" and d.x.ndim == 2 and d.x.shape[1] == 1 else None
+        self.writer.write_samples(d.y.numpy(), d.display_images(), texts, d.features, xs)
+        self._mark_running()
+        self.writer.event(0, "start", f"run started on {self.device}")
+
+    def start_resume(self) -> None:
+        self.writer.acquire_lock()
+        ckpts = RunReader(self.dir).checkpoints()
+        if not ckpts:
+            raise L.RunStoreError(f"'{self.dir}' has no checkpoint to resume from")
+        state = None
+        for step, path in reversed(ckpts):  # the newest readable one
+            try:
+                state = load_checkpoint(path)
+                break
+            except L.RunStoreError:
+                continue
+        if state is None:
+            raise L.RunStoreError(f"every checkpoint in '{self.dir / L.CHECKPOINT_DIR}' is corrupt")
+        self.model.load_state_dict(state["model"])
+        if state["optim"] is not None:
+            self.optimizer.load_state_dict(state["optim"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.batch_gen.set_state(rng["batches"])
+        if "perm" in rng and rng["perm"].numel():
+            self._perm = rng["perm"].to(torch.long)
+            self._perm_pos = int(state["extra"].get("perm_pos", 0))
+        self.step = state["step"]
+        self.shared.update(state["extra"].get("shared", {}))
+        self.writer.reopen(keep_through_step=self.step - 1)
+        self.recorder.restore(RunReader(self.dir), self.step)
+        self._mark_running()
+        self.writer.event(self.step, "resume", f"resumed at step {self.step} on {self.device}")
+
+    def _mark_running(self) -> None:
+        self.writer.set_meta(status="running", pid=os.getpid(), host=os.uname().nodename, device=str(self.device),
+                             total_steps=self.cfg.steps, error=None, heartbeat=time.time())
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> str:
+        """Train to cfg.steps; returns the final status. Always leaves a consistent directory."""
+        restore = self._install_signal_handlers()
+        status = "failed"
+        try:
+            while self.step < self.cfg.steps:
+                if self._handle_controls() == "stop" or self._stop_signal:
+                    status = "stopped"
+                    break
+                if not self._one_step():
+                    status = "diverged"
+                    break
+            else:
+                status = "finished"
+            if status != "diverged":
+                self.checkpoint()
+            reason = {"stopped": f"stopped at step {self.step}" + (f" by {self._stop_signal}" if self._stop_signal else "")}.get(status)
+            self.writer.set_meta(status=status, finished=time.time(), **({"error": reason} if reason else {}))
+            self.writer.event(self.step, status, reason or status)
+            return status
+        except Exception as e:
+            msg = _one_line(e)
+            try:
+                self.writer.set_meta(status="failed", error=msg)
+                self.writer.event(self.step, "failed", msg)
+            except Exception:  # the disk may be the problem; the reader treats a dead writer as failed
+                pass
+            raise
+        finally:
+            restore()
+            self.writer.close()
+
+    def _one_step(self) -> bool:
+        cfg, t = self.cfg, self.step
+        t0 = time.perf_counter()
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        record = self.recorder.due(t)
+        if cfg.full_batch:
+            res = full_batch_gradient(self.model, self.data.x, self.data.y, loss=self.loss,
+                                      label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
+                                      precision=cfg.precision, record=True)
+            train_loss, train_acc = res.mean_loss, res.accuracy
+        else:
+            res = self.recorder.evaluate_tracked(self.model, self.data, self.loss) if record else None
+            idx = self._next_batch()
+            train_loss = minibatch_gradient(self.model, self.data.x[idx], self.data.y[idx], loss=self.loss,
+                                            label_smoothing=cfg.label_smoothing, precision=cfg.precision)
+            train_acc = res.accuracy if res is not None else math.nan
+        if not math.isfinite(train_loss):
+            msg = f"the training loss became {train_loss} at step {t}; the run diverged (try a smaller --lr)"
+            self.writer.set_meta(error=msg)
+            self.writer.event(t, "diverged", msg)
+            return False
+        scalars: dict[str, float] = {"train_loss": train_loss, "train_acc": train_acc, "lr": cfg.lr}
+        rec = self.recorder.record(t, res) if record else None
+        if rec is not None:
+            scalars.update(rec.scalars)
+        spike = math.isfinite(self._prev_loss) and train_loss > 1.25 * self._prev_loss
+        self._prev_loss = train_loss
+        ctx = StepContext(step=t, cfg=cfg, model=self.model, optimizer=self.optimizer, opt_spec=self.spec,
+                          data=self.data, device=self.device, losses=None if rec is None else rec.losses,
+                          preds=None if rec is None else rec.preds, train_loss=train_loss, shared=self.shared)
+        if rec is not None:
+            self.shared["tracked_groups"] = rec.tracked_groups
+        measured = Measurement()
+        for inst in self.instruments:
+            if inst.due(t, spike):
+                m = inst.measure(ctx)
+                measured.scalars.update(m.scalars)
+                measured.records.update(m.records)
+        if cfg.eval_every and t % cfg.eval_every == 0 and self.data.x_test is not None:
+            ev = evaluate(self.model, self.data.x_test, self.data.y_test, loss=self.loss,
+                          label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
+                          precision=cfg.precision, eval_mode=True)
+            scalars.update(test_loss=ev.mean_loss, test_acc=ev.accuracy)
+        self.optimizer.step()
+        if hasattr(self.optimizer, "stats"):
+            scalars.update({k: float(v) for k, v in self.optimizer.stats().items()})
+        scalars.update(measured.scalars)
+        scalars["step_time"] = time.perf_counter() - t0
+        records = dict(measured.records)
+        if rec is not None:
+            records.update(rec.records)
+        self.writer.write_step(t, scalars, losses=None if rec is None else rec.losses_f16,
+                               preds=None if rec is None else rec.preds, records=records,
+                               group_losses=None if rec is None else rec.group_losses,
+                               pairs=None if rec is None else rec.pairs_changed)
+        self.step = t + 1
+        if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+            self.checkpoint()
+        if self.progress is not None:
+            self.progress(self.step, cfg.steps, scalars)
+        return True
+
+    def _next_batch(self) -> torch.Tensor:
+        bs = self.cfg.resolved_batch_size()
+        n = self.data.n
+        if self._perm is None or self._perm_pos + bs > n:
+            self._perm = torch.randperm(n, generator=self.batch_gen)
+            self._perm_pos = 0
+        idx = self._perm[self._perm_pos:self._perm_pos + bs]
+        self._perm_pos += bs
+        return idx.to(self.device)
+
+    # ------------------------------------------------------------------ control, checkpoints, signals
+    def checkpoint(self) -> Path:
+        rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
+               "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}
+        path = save_checkpoint(self.dir, self.step, self.model, self.optimizer, rng,
+                               extra={"perm_pos": self._perm_pos})
+        self.writer.event(self.step, "checkpoint", f"checkpoint {path.name}")
+        return path
+
+    def _handle_controls(self) -> str | None:
+        paused = False
+        while True:
+            for _, cmd in self.writer.pending_commands():
+                if cmd == "stop":
+                    return "stop"
+                if cmd == "checkpoint":
+                    self.checkpoint()
+                elif cmd == "pause" and not paused:
+                    paused = True
+                    self.writer.set_meta(status="paused")
+                    self.writer.event(self.step, "pause", f"paused at step {self.step}")
+                elif cmd == "resume" and paused:
+                    paused = False
+                    self.writer.set_meta(status="running")
+                    self.writer.event(self.step, "resume", f"resumed at step {self.step}")
+            if not paused or self._stop_signal:
+                return None
+            self.writer.set_meta(heartbeat=time.time())
+            time.sleep(0.2)
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum, _frame):
+            self._stop_signal = signal.Signals(signum).name
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        return lambda: [signal.signal(s, h) for s, h in old.items()]
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
+# ---------------------------------------------------------------------- public entry points
+def prepare_run_dir(run_dir: Path, force: bool) -> None:
+    """Refuse to overwrite a run unless forced; a forced overwrite still refuses a live run."""
+    if (run_dir / L.CONFIG_FILE).exists() or (run_dir / L.DB_FILE).exists():
+        if not force:
+            raise ConfigError(f"'{run_dir}' already holds a run; use --resume to continue it or --force to replace it")
+        probe = RunWriter(run_dir, 0)
+        probe.acquire_lock()  # raises if a live writer holds it
+        probe.close()
+        shutil.rmtree(run_dir)
+    elif run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"'{run_dir}' exists and is not a directory")
+
+
+def train(cfg: RunConfig, run_dir: str | Path | None = None, *, force: bool = False,
+          progress: Progress | None = None):
+    """Train a fresh run into run_dir (default runs/<timestamp>-<model>-<optim>) and return it opened."""
+    from osig_core.api import Run
+    cfg.validate()
+    path = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
+    prepare_run_dir(path, force)
+    engine = Engine(cfg, path, progress)
+    engine.start_fresh()
+    engine.run()
+    return Run(path)
+
+
+def resume(run_dir: str | Path, steps: int | None = None, progress: Progress | None = None):
+    """Continue a run from its newest checkpoint, to `steps` total (default: the original total)."""
+    from osig_core.api import Run
+    path = Path(run_dir)
+    reader = RunReader(path)
+    cfg = reader.config
+    reader.close()
+    if steps is not None:
+        if steps <= 0:
+            raise ConfigError(f"--steps must be positive, got {steps}")
+        cfg = cfg.replace(steps=steps)
+    cfg.validate()
+    engine = Engine(cfg, path, progress)
+    engine.start_resume()
+    if steps is not None:
+        engine.writer.set_meta(total_steps=steps)
+        import json
+        doc = json.loads((path / L.CONFIG_FILE).read_text())
+        doc["config"]["steps"] = steps
+        tmp = path / (L.CONFIG_FILE + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
+        os.replace(tmp, path / L.CONFIG_FILE)
+    engine.run()
+    return Run(path)

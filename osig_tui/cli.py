@@ -1,0 +1,130 @@
+"""The `osig` command line (Typer). Every user-facing error is one sentence on stderr, exit 2."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from osig_tui import console as C
+from osig_tui.config_flags import RUN_PARAMETERS, build_config, with_config_flags
+
+app = typer.Typer(
+    name="osig",
+    help="See how a network is being optimized: per-sample losses, opposing-signal groups, sharpness vs 2/eta.",
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# ---------------------------------------------------------------------- run
+def _run_impl(config: Optional[Path] = None, run_dir: Optional[Path] = None, resume: Optional[Path] = None,
+              force: bool = False, quiet: bool = False, **flags) -> None:
+    import osig_core as osig
+    from osig_tui.progress import TrainingProgress
+
+    if resume is not None:
+        steps = flags.get("steps")
+        others = [k for k, v in flags.items() if v is not None and k != "steps"]
+        if others or config is not None:
+            raise osig.ConfigError(f"--resume continues a run with its own config; only --steps may change it (got --{others[0].replace('_', '-') if others else 'config'})")
+        with TrainingProgress(quiet) as prog:
+            run = osig.resume(resume, steps, progress=prog.update)
+    else:
+        cfg = build_config(flags, config)
+        if cfg.nproc > 1:
+            from osig_tui.distributed_launch import launch_distributed
+            raise typer.Exit(launch_distributed(cfg, run_dir, force, quiet))
+        with TrainingProgress(quiet) as prog:
+            run = osig.train(cfg, run_dir, force=force, progress=prog.update)
+    status, reason = run.status()
+    if not quiet:
+        C.print_summary(run)
+    if status == "diverged":
+        C.error(reason or "the run diverged")
+        raise typer.Exit(1)
+    if status == "stopped" and reason and "by SIG" in reason:
+        raise typer.Exit(130)
+
+
+@app.command("run")
+@with_config_flags(RUN_PARAMETERS)
+def run_command(**kwargs) -> None:
+    """Train headless, recording every sample's loss; ends with the run directory and a summary."""
+    _run_impl(**kwargs)
+
+
+# ---------------------------------------------------------------------- ls / show / export
+@app.command("ls")
+def ls_command(root: Path = typer.Argument(Path("runs"), help="Folder holding run directories.")) -> None:
+    """List runs: id, model, optimizer, lr, steps done/total, status, last loss."""
+    from osig_tui.listing import print_run_list
+    print_run_list(root)
+
+
+@app.command("show")
+def show_command(run: Path = typer.Argument(..., help="Run directory.")) -> None:
+    """Print a run's config and summary."""
+    from osig_core import open_run
+    r = open_run(run)
+    C.print_config(r)
+    C.print_summary(r)
+
+
+@app.command("export")
+def export_command(run: Path = typer.Argument(..., help="Run directory."),
+                   out: Path = typer.Argument(..., help="OUT.npz (arrays) or OUT.csv (per-step scalars)."),
+                   losses: bool = typer.Option(False, "--losses", help="Include the [T, N] per-sample loss matrix (npz).")) -> None:
+    """Export per-step scalars (and optionally every sample's losses) to npz or csv."""
+    from osig_core import open_run
+    from osig_core.export import export_csv, export_npz
+    r = open_run(run)
+    if out.suffix == ".csv":
+        export_csv(r, out)
+    elif out.suffix == ".npz":
+        export_npz(r, out, with_losses=losses)
+    else:
+        C.error(f"'{out}' must end in .npz or .csv")
+        raise typer.Exit(2)
+    C.info(f"wrote {out}")
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (groups, watch, presets...)."""
+    import importlib
+    for mod in ("osig_tui.commands_groups", "osig_tui.commands_watch", "osig_tui.commands_presets"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name == mod:
+                continue
+            raise
+        m.register(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    """Entry point: known errors become one sentence on stderr and exit code 2."""
+    from osig_core.config import ConfigError
+    from osig_core.data.base import DataError
+    from osig_core.store.layout import RunStoreError
+    try:
+        app()
+    except (ConfigError, DataError, RunStoreError) as e:
+        C.error(str(e))
+        sys.exit(2)
+    except KeyboardInterrupt:
+        C.error("interrupted")
+        sys.exit(130)
+    except OSError as e:
+        C.error(f"{e.strerror or e}{f': {e.filename}' if e.filename else ''}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

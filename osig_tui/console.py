@@ -1,0 +1,81 @@
+"""Terminal output for the CLI: errors as one sentence on stderr, tables that show text literally.
+
+Everything that comes from a run (class names, paths, messages) goes through `safe()`, so escape
+sequences and Rich markup in it are shown, never interpreted.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+_no_color = bool(os.environ.get("NO_COLOR"))
+out = Console(no_color=_no_color, highlight=False)
+err = Console(stderr=True, no_color=_no_color, highlight=False)
+
+
+def safe(value: object) -> Text:
+    """Literal text: control characters become visible escapes, markup is not parsed."""
+    s = str(value)
+    cleaned = "".join(ch if (ch.isprintable() or ch == " ") else repr(ch)[1:-1] for ch in s)
+    return Text(cleaned)
+
+
+def error(message: str) -> None:
+    msg = safe(message).plain
+    if not msg.endswith((".", "!", "?")):
+        msg += "."
+    err.print(Text("osig: error: ", style="bold red") + Text(msg))
+
+
+def info(message: str) -> None:
+    out.print(safe(message))
+
+
+def fmt(v: float | None, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.{digits}g}"
+
+
+def last_finite(values) -> float | None:
+    for v in reversed(list(values)):
+        if v == v:  # not NaN
+            return float(v)
+    return None
+
+
+def print_summary(run) -> None:
+    m = run.metrics()
+    status, reason = run.status()
+    cfg = run.config
+    t = Table(title=Text(f"run {run.run_id}"), show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("directory", safe(run.dir))
+    t.add_row("status", safe(status + (f" ({reason})" if reason and status != "finished" else "")))
+    t.add_row("model / optimizer", safe(f"{cfg.model} (width {cfg.width}) / {cfg.optim}, lr {cfg.lr}"))
+    t.add_row("data", safe(f"{cfg.data}, n={run.n}"))
+    t.add_row("steps", f"{run.steps_done()} / {cfg.steps}")
+    for key, label in (("train_loss", "train loss"), ("train_acc", "train accuracy"), ("test_acc", "test accuracy"),
+                       ("frac_up", "fraction of losses rising"), ("sharpness", "sharpness"), ("threshold", "threshold"),
+                       ("opposing_score", "opposing score")):
+        if key in m:
+            t.add_row(label, fmt(last_finite(m[key])))
+    if len(m.get("time", [])) > 1:
+        t.add_row("wall time", f"{m['time'][-1] - m['time'][0]:.1f} s")
+    out.print(t)
+
+
+def print_config(run) -> None:
+    t = Table(title="config", show_header=False, box=None)
+    t.add_column(style="bold")
+    t.add_column()
+    for k, v in run.config.to_dict().items():
+        t.add_row(k, safe(v))
+    out.print(t)
