@@ -30,7 +30,7 @@ def error(message: str) -> None:
     msg = safe(message).plain
     if not msg.endswith((".", "!", "?")):
         msg += "."
-    err.print(Text("osig: error: ", style="bold red") + Text(msg))
+    err.print(Text("osig: error: ", style="bold red") + Text(msg), soft_wrap=True)
 
 
 def info(message: str) -> None:

@@ -14,7 +14,9 @@ Three stages, each bounded:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -25,13 +27,25 @@ class FindSettings:
     min_hits: int = 2  # extremes appearances in the window to become a candidate
     max_candidates: int = 384
     max_seeds: int = 48
-    corr_threshold: float = 0.7  # candidates: |corr| with the mode profile to join a side
-    member_threshold: float = 0.6  # expansion: |corr| with the mode profile to join a side
+    corr_threshold: float = 0.7  # candidates: |corr| with the mode profile to join a side (at least;
+    member_threshold: float = 0.6  # expansion: likewise;  both are raised in short windows, see chance_threshold)
     amp_factor: float = 2.0  # expansion: series std must exceed this × the dataset's mean std
     min_side: int = 4
     max_modes: int = 8
+    mode_merge: float = 0.5  # a new mode profile correlated this much with a found one is not new
     max_members: int = 512  # per side, strongest kept
     class_link: float = 0.05  # share of window steps two classes' members are predicted as each other
+    min_score: float = 0.1  # reported pairs: opposition score at least this
+    min_anticorr: float = 0.5  # reported pairs: sides' mean Δloss correlated at most -this
+
+
+def chance_threshold(w: int, tests: int, alpha: float = 0.5) -> float:
+    """Correlation that fewer than `alpha` of `tests` independent noise series of length w would reach
+    by chance (Fisher z), so short windows and large candidate pools need stronger evidence."""
+    if w <= 3:
+        return 1.0
+    z = NormalDist().inv_cdf(1.0 - min(0.5, alpha / max(tests, 1)))
+    return math.tanh(z / math.sqrt(w - 3))
 
 
 def standardize(x: np.ndarray) -> np.ndarray:
@@ -43,20 +57,23 @@ def standardize(x: np.ndarray) -> np.ndarray:
 
 def find_modes(z: np.ndarray, strength: np.ndarray, s: FindSettings) -> list[np.ndarray]:
     """Unit-norm, zero-mean profiles [w] of groups moving against each other among standardized rows z."""
-    m = z.shape[0]
+    m, w = z.shape
+    tau = max(s.corr_threshold, chance_threshold(w, m * min(m, s.max_seeds)))
     free = np.ones(m, dtype=bool)
     modes: list[np.ndarray] = []
-    for seed in np.argsort(-strength, kind="stable")[: s.max_seeds]:
-        if len(modes) >= s.max_modes:
+    tries = 0
+    for seed in np.argsort(-strength, kind="stable"):
+        if len(modes) >= s.max_modes or tries >= s.max_seeds:
             break
         if not free[seed]:
             continue
+        tries += 1
         prof = z[seed]
         pos = neg = np.zeros(m, dtype=bool)
         for _ in range(3):
             c = z @ prof
-            pos = free & (c >= s.corr_threshold)
-            neg = free & (c <= -s.corr_threshold)
+            pos = free & (c >= tau)
+            neg = free & (c <= -tau)
             if not pos.any() or not neg.any():
                 break
             new = z[pos].mean(axis=0) - z[neg].mean(axis=0)
@@ -66,7 +83,10 @@ def find_modes(z: np.ndarray, strength: np.ndarray, s: FindSettings) -> list[np.
             prof = new / norm
         free[seed] = False
         if pos.sum() >= s.min_side and neg.sum() >= s.min_side:
-            modes.append(prof)
+            # a profile close to a known mode is the same oscillation seen through members that joined
+            # or left mid-window: its samples will join that mode in the expansion
+            if all(abs(float(prof @ q)) < s.mode_merge for q in modes):
+                modes.append(prof)
             free[pos | neg] = False
     return modes
 
@@ -90,11 +110,12 @@ def expand_modes(rows: np.ndarray, modes: list[np.ndarray], s: FindSettings) -> 
     best = np.argmax(np.abs(corr), axis=1)
     best_corr = corr[np.arange(n), best]
     big = sigma >= s.amp_factor * ref
+    tau = max(s.member_threshold, chance_threshold(w, int(big.sum())))
     out = []
     for j in range(len(modes)):
         mine = big & (best == j)
-        pos = np.flatnonzero(mine & (best_corr >= s.member_threshold))
-        neg = np.flatnonzero(mine & (best_corr <= -s.member_threshold))
+        pos = np.flatnonzero(mine & (best_corr >= tau))
+        neg = np.flatnonzero(mine & (best_corr <= -tau))
         strength = np.abs(proj[:, j])
         out.append((pos, neg, strength))
     return out

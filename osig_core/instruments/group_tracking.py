@@ -1,8 +1,8 @@
 """Stable pair ids over time: a pair found now keeps the id of the recent pair it overlaps most.
 
 Membership drifts while a pair lives (samples join and leave the oscillation), so identity is the
-Jaccard overlap of the members with the pairs seen in the last `memory` steps; a new id is minted
-only when nothing overlaps enough. Sides keep their orientation: side 0 stays side 0.
+Jaccard overlap of the members with the pairs seen in the last `memory` steps (or containment of the
+smaller in the larger); a new id is minted only when nothing overlaps enough. Sides keep their orientation: side 0 stays side 0.
 """
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ def jaccard(a: set, b: set) -> float:
 
 
 class PairTracker:
-    def __init__(self, min_jaccard: float = 0.2, memory: int = 20):
+    def __init__(self, min_jaccard: float = 0.2, memory: int = 20, min_contained: float = 0.6):
         self.min_jaccard = float(min_jaccard)
+        self.min_contained = float(min_contained)
         self.memory = int(memory)
         self.next_id = 0
         self.records: dict[int, dict] = {}  # id -> {"id","first_step","last_step","sides":[[ids],[ids]]}
@@ -30,8 +31,12 @@ class PairTracker:
         scores = []
         for i, (a, b) in enumerate(new_sets):
             for j, (oa, ob) in enumerate(old_sets):
-                jac = jaccard(a | b, oa | ob)
-                if jac >= self.min_jaccard:
+                new_u, old_u = a | b, oa | ob
+                jac = jaccard(new_u, old_u)
+                # a group that grows or shrinks a lot in one step (typical as a window fills) is still
+                # the same group when most of the smaller membership lies inside the larger one
+                contained = len(new_u & old_u) / max(1, min(len(new_u), len(old_u)))
+                if jac >= self.min_jaccard or contained >= self.min_contained:
                     scores.append((jac, i, j))
         scores.sort(key=lambda t: (-t[0], t[1], t[2]))
         match: dict[int, int] = {}

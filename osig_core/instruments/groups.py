@@ -1,0 +1,171 @@
+"""GroupDetector: per-step extremes, automatically detected paired groups with opposing signals,
+their losses and a run-level opposing-signal score. Pure numpy; the engine calls `update` at each
+recorded step. See docs/groups.md for the method and what is stored.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from osig_core.instruments.extremes import clean_delta, extremes_record, top_k_extremes
+from osig_core.instruments.group_find import FindSettings, find_pairs
+from osig_core.instruments.group_tracking import PairTracker
+from osig_core.instruments.group_window import DeltaWindow
+from osig_core.instruments.pair_stats import ClassNamer, opposition, pair_period
+
+STATE_VERSION = 1
+
+
+@dataclass
+class DetectionStep:
+    extremes: dict  # {"up": [{"id","delta","label","pred_before","pred_after"}...], "down": [...]}
+    pairs: list[dict]  # active pairs, strongest first (see docs/groups.md)
+    group_losses: list[tuple[int, int, float]]  # (pair_id, side 0/1, mean loss now)
+    opposing_score: float  # share of this step's total |Δloss| carried by the active pairs' members
+    tracked_groups: dict[str, list[int]] = field(default_factory=dict)  # "pair3/a" -> ids
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def vgrad_filter(a: np.ndarray, b: np.ndarray, vg: dict[int, float]) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Use the sign of each member's gradient along the top Hessian eigenvector (two sides of a
+    valley have opposite signs): when the sides clearly disagree in sign, drop members on the wrong
+    side. Returns (a, b, agreement share or None when too few members have a value)."""
+    va = np.array([vg[i] for i in a.tolist() if i in vg])
+    vb = np.array([vg[i] for i in b.tolist() if i in vg])
+    if len(va) < 3 or len(vb) < 3:
+        return a, b, None
+    sign_a = 1.0 if np.median(va) >= 0 else -1.0
+    agree = (np.sum(np.sign(va) == sign_a) + np.sum(np.sign(vb) == -sign_a)) / (len(va) + len(vb))
+    if np.sign(np.median(vb)) == sign_a or agree < 0.75:
+        return a, b, float(agree)
+    a = np.array([i for i in a.tolist() if np.sign(vg.get(i, sign_a)) != -sign_a], dtype=np.int64)
+    b = np.array([i for i in b.tolist() if np.sign(vg.get(i, -sign_a)) != sign_a], dtype=np.int64)
+    return a, b, float(agree)
+
+
+class GroupDetector:
+    """Incremental detector; memory O(window·N), work per step O(N·window) plus O(candidates²·window)
+    with candidates bounded by `settings.max_candidates`.
+
+    Resume: `load_state_dict(d)` restores pair ids and history (small, JSON-able), then
+    `warm_start(rows, steps)` refills the window from the stored loss rows.
+    """
+
+    def __init__(self, n: int, labels: np.ndarray, classes: list[str], k: int = 24, window: int = 20,
+                 seed: int = 0, settings: FindSettings | None = None, min_jaccard: float = 0.2):
+        self.n = int(n)
+        self.labels = np.asarray(labels).reshape(-1)
+        if self.labels.shape[0] != self.n:
+            raise ValueError(f"labels has {self.labels.shape[0]} entries for {self.n} samples")
+        self.classes = list(classes)
+        self.k = int(k)
+        self.seed = int(seed)
+        self.settings = settings or FindSettings()
+        self.namer = ClassNamer(self.labels, self.classes)
+        self.is_classes = self.namer.is_classes
+        self.window = DeltaWindow(self.n, max(2, int(window)), keep_preds=self.is_classes)
+        self.tracker = PairTracker(min_jaccard=min_jaccard, memory=max(2, int(window)))
+        self.vgrad: dict[int, float] = {}
+        self._in_pair = np.zeros(self.n, dtype=bool)  # members of the pairs reported at the last step
+
+    def _hits(self, delta: np.ndarray, up: np.ndarray, down: np.ndarray) -> np.ndarray:
+        """Ids that count as extremes for candidacy: the top-k up/down, plus the top-k up/down among
+        samples outside the pairs already reported, so a dominant pair cannot hide a weaker one."""
+        if not self._in_pair.any():
+            return np.concatenate([up, down])
+        rest = np.where(self._in_pair, np.float32(0), delta)
+        up2, down2 = top_k_extremes(rest, self.k)
+        return np.concatenate([up, down, up2, down2])
+
+    # ------------------------------------------------------------------ per step
+    def update(self, step: int, losses_prev: np.ndarray, losses_now: np.ndarray,
+               preds_prev: np.ndarray | None, preds_now: np.ndarray | None,
+               v_grad: dict[int, float] | None = None) -> DetectionStep:
+        delta = clean_delta(losses_prev, losses_now)
+        up, down = top_k_extremes(delta, self.k)
+        extremes = extremes_record(delta, up, down, self.labels, preds_prev, preds_now)
+        self.window.push(step, delta, preds_now if self.is_classes else None, self._hits(delta, up, down))
+        if v_grad:
+            self.vgrad.update({int(i): float(v) for i, v in v_grad.items()})
+        pairs = self._detect(step)
+        losses_now = np.nan_to_num(np.asarray(losses_now, dtype=np.float64), nan=0.0, posinf=1e30)
+        group_losses, tracked, member_ids = [], {}, []
+        for p in pairs:
+            for side, tag in ((0, "a"), (1, "b")):
+                ids = np.asarray(p["sides"][side]["members"], dtype=np.int64)
+                group_losses.append((p["id"], side, float(losses_now[ids].mean())))
+                tracked[f"pair{p['id']}/{tag}"] = ids.tolist()
+                member_ids.append(ids)
+        self._in_pair[:] = False
+        if member_ids:
+            self._in_pair[np.concatenate(member_ids)] = True
+        total = float(np.abs(delta).astype(np.float64).sum())
+        score = 0.0
+        if member_ids and total > 0:
+            ids = np.unique(np.concatenate(member_ids))
+            score = float(np.abs(delta[ids]).astype(np.float64).sum() / total)
+        return DetectionStep(extremes, pairs, group_losses, score, tracked)
+
+    def _detect(self, step: int) -> list[dict]:
+        s = self.settings
+        raw = find_pairs(self.window, self.namer.codes, self.namer.n_codes if self.is_classes else 0, s)
+        rows = self.window.rows() if raw else None
+        kept, extra = [], []
+        for a, b in raw:
+            agree = None
+            if self.vgrad:
+                a, b, agree = vgrad_filter(a, b, self.vgrad)
+                if len(a) < s.min_side or len(b) < s.min_side:
+                    continue
+            score, corr, ratio = opposition(rows, a, b)
+            if score < s.min_score or corr > -s.min_anticorr:
+                continue
+            kept.append((a, b))
+            extra.append({"score": round(score, 4), "corr": round(corr, 4), "amp_ratio": round(ratio, 3),
+                          "vgrad_agreement": agree})
+        out = []
+        for (pid, a, b), info in zip(self.tracker.assign(step, kept), extra):
+            rec = self.tracker.records[pid]
+            d = {"id": pid, "score": info["score"], "period": pair_period(rows, a, b),
+                 "first_step": rec["first_step"], "last_step": rec["last_step"],
+                 "corr": info["corr"], "amp_ratio": info["amp_ratio"],
+                 "sides": [{"members": a.tolist(), "classes": self.namer.histogram(a)},
+                           {"members": b.tolist(), "classes": self.namer.histogram(b)}]}
+            if info["vgrad_agreement"] is not None:
+                d["vgrad_agreement"] = round(info["vgrad_agreement"], 3)
+            out.append(d)
+        out.sort(key=lambda p: -p["score"])
+        return out
+
+    # ------------------------------------------------------------------ history and resume
+    def history(self) -> list[dict]:
+        """Every pair ever seen: {"id","first_step","last_step","sides":[[ids],[ids]]} (latest members)."""
+        return [dict(r) for r in self.tracker.records.values()]
+
+    def state_dict(self) -> dict:
+        """Pair ids and history (JSON-able). The loss window is not included: refill it with warm_start."""
+        return {"version": STATE_VERSION, "n": self.n, "k": self.k, "window": self.window.window,
+                "tracker": self.tracker.state_dict(), "vgrad": [[i, v] for i, v in self.vgrad.items()]}
+
+    def load_state_dict(self, d: dict) -> None:
+        if d.get("version") != STATE_VERSION:
+            raise ValueError(f"group detector state version {d.get('version')} is not supported (expected {STATE_VERSION})")
+        if int(d["n"]) != self.n:
+            raise ValueError(f"group detector state is for {d['n']} samples, not {self.n}")
+        self.tracker.load_state_dict(d["tracker"])
+        self.vgrad = {int(i): float(v) for i, v in d.get("vgrad", [])}
+
+    def warm_start(self, rows: np.ndarray, steps: list[int], preds: np.ndarray | None = None) -> None:
+        """Refill the window from stored per-sample loss rows [W+1, N] (consecutive recorded steps,
+        oldest first) and optional class predictions [W+1, N]; detects nothing."""
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.shape[1] != self.n or len(steps) != rows.shape[0]:
+            raise ValueError("warm_start needs loss rows [T, N] and one step number per row")
+        for t in range(1, rows.shape[0]):
+            delta = clean_delta(rows[t - 1], rows[t])
+            up, down = top_k_extremes(delta, self.k)
+            p = None if preds is None or not self.is_classes else preds[t]
+            self.window.push(int(steps[t]), delta, p, self._hits(delta, up, down))

@@ -1,0 +1,95 @@
+"""The run directory as a contract: readers see only complete steps, also while a writer runs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import osig_core as osig
+from osig_core.store import RunStoreError, RunWriter
+
+
+def test_reader_sees_only_committed_steps_while_a_writer_runs(tmp_path):
+    run_dir = tmp_path / "live"
+    proc = subprocess.Popen([sys.executable, "-m", "osig_tui.cli", "run", "--model", "mlp", "--width", "0.05",
+                             "--n", "300", "--steps", "400", "--run-dir", str(run_dir), "--quiet", "--no-groups"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while not (run_dir / "run.sqlite").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        seen = []
+        while proc.poll() is None and time.time() < deadline:
+            try:
+                run = osig.open_run(run_dir)
+            except RunStoreError:
+                time.sleep(0.05)
+                continue
+            steps = run.loss_steps()  # each query sees a committed state; later ones may see more
+            losses = np.asarray(run.losses(), dtype=np.float32)
+            m = run.metrics()
+            assert len(steps) <= losses.shape[0] <= len(m["step"])
+            assert np.isfinite(losses).all()  # no half-written row is ever visible
+            assert list(steps) == list(range(len(steps)))
+            if run.status()[0] in ("running", "starting"):
+                seen.append(len(steps))
+            run.close()
+            time.sleep(0.02)
+        assert proc.wait(60) == 0, proc.stderr.read().decode()
+        assert len(set(seen)) > 3, f"the reader should have watched the run grow, saw {seen[:5]}..."
+        assert osig.open_run(run_dir).status()[0] == "finished"
+    finally:
+        proc.kill()
+
+
+def test_partial_row_after_a_crash_is_invisible(tmp_path):
+    w = RunWriter(tmp_path, n=4)
+    w.acquire_lock()
+    w.create({"format_version": 1, "config": osig.RunConfig().to_dict(), "n": 4})
+    w.write_samples(np.zeros(4, np.int64), None, None, {})
+    w.write_step(0, {"train_loss": 1.0}, losses=np.ones(4))
+    w._losses.write(np.full(2, 7, np.float16).tobytes())  # a crash mid-row: half a row on disk, no commit
+    w._losses.flush()
+    r = osig.open_run(tmp_path)
+    assert r.losses().shape == (1, 4)
+    w.close()
+
+
+def test_newer_format_version_is_refused(tiny_gd_run, tmp_path):
+    import shutil
+    d = tmp_path / "newer"
+    shutil.copytree(tiny_gd_run.dir, d)
+    doc = json.loads((d / "config.json").read_text())
+    doc["format_version"] = 99
+    (d / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(RunStoreError, match="newer osig"):
+        osig.open_run(d)
+
+
+def test_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path):
+    a = RunWriter(tmp_path, 1)
+    a.acquire_lock()
+    b = RunWriter(tmp_path, 1)
+    with pytest.raises(RunStoreError, match="another live osig process"):
+        b.acquire_lock()
+    a.close()
+    b.acquire_lock()  # released with its holder
+    b.close()
+
+
+def test_control_commands_reach_the_writer(tiny_gd_run, tmp_path):
+    import shutil
+    d = tmp_path / "c"
+    shutil.copytree(tiny_gd_run.dir, d)
+    osig.open_run(d).send_control("pause")
+    w = RunWriter(d, 200)
+    w.acquire_lock()
+    w.reopen(keep_through_step=11)
+    osig.open_run(d).send_control("stop")
+    assert [c for _, c in w.pending_commands()] == ["stop"]  # reopen marks older commands handled
+    assert w.pending_commands() == []
+    w.close()
