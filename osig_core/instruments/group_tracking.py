@@ -76,3 +76,13 @@ class PairTracker:
                                        "last_step": int(r["last_step"]),
                                        "sides": [[int(i) for i in s] for s in r["sides"]]}
                         for r in d["records"]}
+
+    def load_pairs(self, pairs: list[dict]) -> None:
+        """Rebuild the records from stored pair dicts ({"id","first_step","last_step","sides":[{"members"}..]}),
+        so that after a resume ids continue and known pairs keep theirs."""
+        for p in pairs:
+            sides = [list(s["members"]) if isinstance(s, dict) else list(s) for s in p["sides"]]
+            pid = int(p["id"])
+            self.records[pid] = {"id": pid, "first_step": int(p["first_step"]), "last_step": int(p["last_step"]),
+                                 "sides": [[int(i) for i in s] for s in sides]}
+            self.next_id = max(self.next_id, pid + 1)

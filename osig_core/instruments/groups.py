@@ -50,8 +50,8 @@ class GroupDetector:
     """Incremental detector; memory O(window·N), work per step O(N·window) plus O(candidates²·window)
     with candidates bounded by `settings.max_candidates`.
 
-    Resume: `load_state_dict(d)` restores pair ids and history (small, JSON-able), then
-    `warm_start(rows, steps)` refills the window from the stored loss rows.
+    Resume: `warm_start(rows, steps, preds)` refills the window from the stored loss rows, and either
+    `load_pairs(stored pair dicts)` or `load_state_dict(d)` (small, JSON-able) restores pair ids.
     """
 
     def __init__(self, n: int, labels: np.ndarray, classes: list[str], k: int = 24, window: int = 20,
@@ -157,6 +157,11 @@ class GroupDetector:
             raise ValueError(f"group detector state is for {d['n']} samples, not {self.n}")
         self.tracker.load_state_dict(d["tracker"])
         self.vgrad = {int(i): float(v) for i, v in d.get("vgrad", [])}
+
+    def load_pairs(self, pairs: list[dict]) -> None:
+        """Resume from what the store kept instead of a state dict: every pair seen so far (the pair
+        dicts `update` returned, latest version of each id). New ids continue after the largest."""
+        self.tracker.load_pairs(pairs)
 
     def warm_start(self, rows: np.ndarray, steps: list[int], preds: np.ndarray | None = None) -> None:
         """Refill the window from stored per-sample loss rows [W+1, N] (consecutive recorded steps,
