@@ -23,7 +23,9 @@ from osig_core import __version__
 from osig_core.config import ConfigError, RunConfig
 from osig_core.instruments.base import Measurement, StepContext
 from osig_core.instruments.schedule import build_instruments
-from osig_core.passes import evaluate, full_batch_gradient, minibatch_gradient
+from osig_core.distributed import NullWriter, from_environment
+from osig_core.gradients import Gradients
+from osig_core.passes import evaluate
 from osig_core.registry import OPTIMIZERS
 from osig_core.setup import build_data, build_model, build_optimizer, data_to, loss_name, resolve_device
 from osig_core.store import layout as L
@@ -52,6 +54,10 @@ class Engine:
         self.dir = Path(run_dir)
         self.progress = progress
         self.device = resolve_device(cfg.device)
+        self.dist = from_environment(self.device)
+        if self.dist is not None and self.device.type == "cuda":
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        self.is_writer = self.dist is None or self.dist.is_writer
         self.data_cpu = build_data(cfg)
         self.data = data_to(self.data_cpu, self.device)
         self.loss = loss_name(cfg, self.data)
@@ -59,8 +65,11 @@ class Engine:
         self.optimizer = build_optimizer(cfg, self.model)
         self.spec = OPTIMIZERS[cfg.optim]
         self.batch_gen = torch.Generator().manual_seed(cfg.seed + 1)
-        self.writer = RunWriter(self.dir, self.data.n)
-        self.recorder = LossRecorder(cfg, self.data)
+        if self.dist is not None:
+            self.dist.broadcast_params(self.model)
+        self.grads = Gradients(cfg, self.model, self.data, self.loss, self.dist)
+        self.writer = RunWriter(self.dir, self.data.n) if self.is_writer else NullWriter()
+        self.recorder = LossRecorder(cfg if self.is_writer else cfg.replace(groups=False), self.data)
         self.instruments = build_instruments(cfg, self.model, self.data, self.spec, self.device)
         self.shared: dict = {}
         self.step = 0
@@ -128,7 +137,7 @@ class Engine:
         status = "failed"
         try:
             while self.step < self.cfg.steps:
-                if self._handle_controls() == "stop" or self._stop_signal:
+                if self._handle_controls() == "stop" or (self._stop_signal and self.dist is None):
                     status = "stopped"
                     break
                 if not self._one_step():
@@ -153,6 +162,8 @@ class Engine:
         finally:
             restore()
             self.writer.close()
+            if self.dist is not None:
+                self.dist.close()
 
     def _one_step(self) -> bool:
         cfg, t = self.cfg, self.step
@@ -161,15 +172,12 @@ class Engine:
         self.optimizer.zero_grad(set_to_none=True)
         record = self.recorder.due(t)
         if cfg.full_batch:
-            res = full_batch_gradient(self.model, self.data.x, self.data.y, loss=self.loss,
-                                      label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
-                                      precision=cfg.precision, record=True)
+            res = self.grads.full_batch()
             train_loss, train_acc = res.mean_loss, res.accuracy
         else:
             res = self.recorder.evaluate_tracked(self.model, self.data, self.loss) if record else None
             idx = self._next_batch()
-            train_loss = minibatch_gradient(self.model, self.data.x[idx], self.data.y[idx], loss=self.loss,
-                                            label_smoothing=cfg.label_smoothing, precision=cfg.precision)
+            train_loss = self.grads.minibatch(idx)
             train_acc = res.accuracy if res is not None else math.nan
         if not math.isfinite(train_loss):
             msg = f"the training loss became {train_loss} at step {t}; the run diverged (try a smaller --lr)"
@@ -213,7 +221,7 @@ class Engine:
         self.step = t + 1
         if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
             self.checkpoint()
-        if self.progress is not None:
+        if self.progress is not None and self.is_writer:
             self.progress(self.step, cfg.steps, scalars)
         return True
 
@@ -228,7 +236,9 @@ class Engine:
         return idx.to(self.device)
 
     # ------------------------------------------------------------------ control, checkpoints, signals
-    def checkpoint(self) -> Path:
+    def checkpoint(self) -> Path | None:
+        if not self.is_writer:
+            return None
         rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
                "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}
         path = save_checkpoint(self.dir, self.step, self.model, self.optimizer, rng,
@@ -239,7 +249,7 @@ class Engine:
     def _handle_controls(self) -> str | None:
         paused = False
         while True:
-            for _, cmd in self.writer.pending_commands():
+            for cmd in self._poll_commands():
                 if cmd == "stop":
                     return "stop"
                 if cmd == "checkpoint":
@@ -256,6 +266,20 @@ class Engine:
                 return None
             self.writer.set_meta(heartbeat=time.time())
             time.sleep(0.2)
+
+    def _poll_commands(self) -> list[str]:
+        """The writer rank reads the control table; in a distributed run every rank learns the same list."""
+        cmds = [c for _, c in self.writer.pending_commands()]
+        if self.dist is None:
+            return cmds
+        if self._stop_signal and self.is_writer:
+            cmds.append("stop")
+        out = []
+        while True:
+            c = self.dist.broadcast_command(cmds.pop(0) if cmds else None)
+            if c is None:
+                return out
+            out.append(c)
 
     def _install_signal_handlers(self) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():
@@ -293,11 +317,12 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, *, force: bool = Fa
     from osig_core.api import Run
     cfg.validate()
     path = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
-    prepare_run_dir(path, force)
+    if os.environ.get("RANK", "0") == "0":  # other ranks of a distributed run write nothing
+        prepare_run_dir(path, force)
     engine = Engine(cfg, path, progress)
     engine.start_fresh()
     engine.run()
-    return Run(path)
+    return Run(path) if engine.is_writer else None
 
 
 def resume(run_dir: str | Path, steps: int | None = None, progress: Progress | None = None):
@@ -323,4 +348,4 @@ def resume(run_dir: str | Path, steps: int | None = None, progress: Progress | N
         tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
         os.replace(tmp, path / L.CONFIG_FILE)
     engine.run()
-    return Run(path)
+    return Run(path) if engine.is_writer else None

@@ -1,6 +1,7 @@
 """The `osig` command line (Typer). Every user-facing error is one sentence on stderr, exit 2."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -35,11 +36,14 @@ def _run_impl(config: Optional[Path] = None, run_dir: Optional[Path] = None, res
             run = osig.resume(resume, steps, progress=prog.update)
     else:
         cfg = build_config(flags, config)
-        if cfg.nproc > 1:
+        if cfg.nproc > 1 and "WORLD_SIZE" not in os.environ:
             from osig_tui.distributed_launch import launch_distributed
             raise typer.Exit(launch_distributed(cfg, run_dir, force, quiet))
+        quiet = quiet or os.environ.get("RANK", "0") != "0"
         with TrainingProgress(quiet) as prog:
             run = osig.train(cfg, run_dir, force=force, progress=prog.update)
+    if run is None:  # a non-writer rank of a distributed run
+        return
     status, reason = run.status()
     if not quiet:
         C.print_summary(run)

@@ -6,6 +6,7 @@ Keys: `x` images [N,H,W,C] or [N,C,H,W] (C in {1,3}; uint8 is divided by 255) or
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,8 @@ MAX_CLASSES = 100_000  # a guard against labels that are not class ids (e.g. raw
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError(f"npz file '{path}' does not exist")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"npz file '{path}' is not a readable .npz archive (save it with numpy.savez)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}

@@ -29,7 +29,9 @@ class FindSettings:
     max_seeds: int = 48
     corr_threshold: float = 0.7  # candidates: |corr| with the mode profile to join a side (at least;
     member_threshold: float = 0.6  # expansion: likewise;  both are raised in short windows, see chance_threshold)
-    amp_factor: float = 2.0  # expansion: series std must exceed this × the dataset's mean std
+    amp_factor: float = 1.5  # expansion: series std must exceed this × the dataset's median std
+    amp_ref: str = "median"  # "median" or "mean" std of all samples as the reference movement
+    side_floor: float = 0.5  # drop side members moving less than this × the side's median movement
     min_side: int = 4
     max_modes: int = 8
     mode_merge: float = 0.5  # a new mode profile correlated this much with a found one is not new
@@ -99,7 +101,7 @@ def expand_modes(rows: np.ndarray, modes: list[np.ndarray], s: FindSettings) -> 
     """
     w, n = rows.shape
     sigma = rows.std(axis=0)
-    ref = float(sigma.mean())
+    ref = float(np.median(sigma)) if s.amp_ref == "median" else float(sigma.mean())
     if not modes or ref <= 0:
         return []
     prof = np.stack(modes, axis=1)  # [w, M]
@@ -193,5 +195,9 @@ def find_pairs(window, labels: np.ndarray, n_classes: int, s: FindSettings) -> l
         neg = neg[np.argsort(-power[neg], kind="stable")][: s.max_members]
         preds = window.pred_rows(np.concatenate([pos, neg])) if window.preds is not None else None
         for a, b in split_by_classes(pos, neg, labels, preds, n_classes, s):
-            pairs.append((np.sort(a), np.sort(b)))
+            if s.side_floor > 0:
+                a = a[power[a] >= s.side_floor * np.median(power[a])]
+                b = b[power[b] >= s.side_floor * np.median(power[b])]
+            if len(a) >= s.min_side and len(b) >= s.min_side:
+                pairs.append((np.sort(a), np.sort(b)))
     return pairs

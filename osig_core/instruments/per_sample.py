@@ -1,0 +1,93 @@
+"""Per-sample and per-group curvature of the tracked opposing-signal groups, against a random baseline.
+
+Due with the sharpness estimates (or every `cfg.per_sample_every` steps) and only once a top
+eigenvector v exists in `ctx.shared`. For the ids of `ctx.shared["tracked_groups"]` plus a fixed
+random subset ("random", the size of the largest group, `cfg.outliers_k` when there are no groups):
+per sample, ||grad l_i||, v^T H(x_i) v and v . grad l_i; per group, the group mean loss, its gradient
+norm, the top eigenvalue of its Hessian (a few warm-started Lanczos steps) and v^T H_group v.
+
+BatchNorm statistics are held fixed at those of the whole training set (see measure_mode), so a
+group's loss is the mean of its samples' losses and v^T H_group v is the mean of the v^T H(x_i) v.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from osig_core.data.base import Dataset
+from osig_core.instruments.base import Measurement, StepContext
+from osig_core.instruments.hvp import DEFAULT_HVP_METHOD, LossHessian, flatten, trainable, unflatten
+from osig_core.instruments.lanczos import lanczos_top
+from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
+from osig_core.instruments.per_sample_math import PerSampleCurvature
+
+GROUP_LANCZOS_STEPS = 10
+GROUP_LANCZOS_TOL = 1e-3
+RANDOM_GROUP = "random"
+
+
+class PerSampleInstrument:
+    name = "per_sample"
+
+    def __init__(self, cfg, model: torch.nn.Module, data: Dataset, opt_spec, device):
+        self.cfg, self.model, self.data = cfg, model, data
+        self.loss = cfg.loss or data.loss
+        self.permutation = np.random.default_rng(int(cfg.seed) + 104729).permutation(data.n)
+
+    def due(self, step: int, loss_spike: bool) -> bool:
+        if self.cfg.per_sample_every > 0:
+            return step % self.cfg.per_sample_every == 0
+        every = int(self.cfg.sharpness_every)
+        return every > 0 and (step % every == 0 or loss_spike)
+
+    def groups(self, ctx: StepContext) -> dict[str, list[int]]:
+        """The tracked groups (valid ids only) plus the random baseline group."""
+        tracked = ctx.shared.get("tracked_groups") or {}
+        out: dict[str, list[int]] = {}
+        for name, ids in tracked.items():
+            valid = sorted({int(i) for i in ids if 0 <= int(i) < self.data.n})
+            if valid and name != RANDOM_GROUP:
+                out[str(name)] = valid
+        size = max((len(v) for v in out.values()), default=int(self.cfg.outliers_k))
+        out[RANDOM_GROUP] = sorted(int(i) for i in self.permutation[: max(1, min(size, self.data.n))])
+        return out
+
+    @staticmethod
+    def top_vector(shared: dict) -> torch.Tensor | None:
+        flat = shared.get("top_eigvecs_flat")
+        if flat is not None:
+            return flat[0]
+        vecs = shared.get("top_eigvecs")
+        return flatten(vecs[0]) if vecs else None
+
+    def measure(self, ctx: StepContext) -> Measurement:
+        v_flat = self.top_vector(ctx.shared)
+        if v_flat is None:
+            return Measurement()
+        groups = self.groups(ctx)
+        ids = sorted({i for members in groups.values() for i in members})
+        named = trainable(self.model)
+        params = {name: p.detach() for name, p in named}
+        v_flat = v_flat.to(device=self.data.x.device, dtype=next(iter(params.values())).dtype)
+        v = dict(zip(params, unflatten(v_flat, list(params.values()))))
+        buffers = {**dict(self.model.named_buffers()), **frozen_bn_buffers(self.model, self.data.x, self.cfg.chunk_size)}
+        idx = torch.as_tensor(ids, dtype=torch.long, device=self.data.x.device)
+        with eval_mode(self.model):
+            vals = PerSampleCurvature(self.model, self.loss, self.cfg.label_smoothing, params, buffers).values(
+                self.data.x[idx], self.data.y[idx], v)
+            position = {sample: row for row, sample in enumerate(ids)}
+            group_stats = {name: self._group(members, [position[i] for i in members], vals, v_flat, buffers)
+                           for name, members in groups.items()}
+        per_sample = {"ids": ids, "grad_norm": vals.grad_norm.tolist(), "vHv": vals.vHv.tolist(),
+                      "v_grad": vals.v_grad.tolist(), "loss": vals.loss.tolist()}
+        return Measurement(records={"per_sample": per_sample, "group_curvature": group_stats})
+
+    def _group(self, members: list[int], rows: list[int], vals, v_flat: torch.Tensor, buffers) -> dict:
+        sel = torch.as_tensor(members, dtype=torch.long, device=self.data.x.device)
+        op = LossHessian(self.model, self.data.x[sel], self.data.y[sel], self.loss, self.cfg.label_smoothing,
+                         self.cfg.chunk_size, DEFAULT_HVP_METHOD, bn_buffers=buffers)
+        rows_t = torch.as_tensor(rows, dtype=torch.long, device=vals.loss.device)
+        eig = lanczos_top(op.hvp, v_flat.clone(), k=1, tol=GROUP_LANCZOS_TOL, max_iter=GROUP_LANCZOS_STEPS)
+        return {"loss": float(vals.loss[rows_t].mean()), "grad_norm": float(op.gradient().norm()),
+                "top_eig": eig.eigenvalues[0], "top_eig_residual": eig.residuals[0],
+                "vHv": float(vals.vHv[rows_t].mean()), "size": len(members)}

@@ -1,0 +1,174 @@
+"""Sharpness: the top Hessian eigenvalue(s) of the training loss, against the stability threshold.
+
+Due every `cfg.sharpness_every` steps (step 0 included), on a loss spike, and on each of the
+`FOLLOW_STEPS` steps after an estimate that crossed the threshold. Each estimate runs warm-started
+Lanczos on HVPs of the loss the optimiser minimises (GD: the full-batch mean in chunks; minibatch
+optimizers: the full training set, or a fixed `--sharpness-subset`). For Adam it also estimates the
+preconditioned sharpness lambda_max(P^-1 H) that Adam's threshold applies to.
+See docs/curvature.md for the keys.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from osig_core.data.base import Dataset, balanced_subset
+from osig_core.instruments.adam_precond import adam_denominators, adam_learning_rates
+from osig_core.instruments.base import Measurement, StepContext
+from osig_core.instruments.hvp import DEFAULT_HVP_METHOD, LossHessian, flat_params, trainable, unflatten
+from osig_core.instruments.lanczos import EigResult, lanczos_top, warm_start_vector
+from osig_core.instruments.layer_curvature import curvature_shares
+
+FOLLOW_STEPS = 5  # after a threshold crossing, estimate again on each of the next few steps
+BASIS_BYTES = 1.5e9  # cap on the Lanczos basis memory (sets the iteration limit for big models)
+
+
+def sharpness_indices(cfg, data: Dataset) -> torch.Tensor | None:
+    """Sample ids of the fixed sharpness subset (class-balanced when possible); None: all samples."""
+    m = cfg.sharpness_subset
+    if m is None or m >= data.n:
+        return None
+    if data.is_classification:
+        ids = balanced_subset(data.y.detach().cpu().numpy(), m, cfg.seed)
+    else:
+        ids = np.sort(np.random.default_rng(cfg.seed).permutation(data.n)[:m])
+    return torch.as_tensor(ids, dtype=torch.long, device=data.x.device)
+
+
+def _as_flat(value, like: torch.Tensor) -> torch.Tensor | None:
+    """theta_ref as handed over by the engine (flat tensor, list of tensors, or array) -> flat tensor."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        value = torch.cat([torch.as_tensor(t).reshape(-1) for t in value])
+    flat = torch.as_tensor(value).reshape(-1)
+    return flat.to(device=like.device, dtype=like.dtype) if flat.numel() == like.numel() else None
+
+
+def _align_signs(vectors: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
+    """Flip each eigenvector to agree with its predecessor, so projections form a continuous series."""
+    if previous is None or previous.shape != vectors.shape:
+        return vectors
+    signs = torch.where((vectors * previous).sum(1) < 0, -1.0, 1.0).to(vectors.dtype)
+    return vectors * signs[:, None]
+
+
+class SharpnessInstrument:
+    name = "sharpness"
+
+    def __init__(self, cfg, model: torch.nn.Module, data: Dataset, opt_spec, device):
+        self.cfg, self.model, self.opt_spec = cfg, model, opt_spec
+        self.device = torch.device(device)
+        ids = sharpness_indices(cfg, data)
+        self.x, self.y = (data.x, data.y) if ids is None else (data.x[ids], data.y[ids])
+        self.loss = cfg.loss or data.loss
+        self.method = DEFAULT_HVP_METHOD
+        self.prev_vecs: torch.Tensor | None = None
+        self.prev_precond: torch.Tensor | None = None
+        self.theta_ref: torch.Tensor | None = None
+        self.follow_until = -1
+        self.last_side: bool | None = None  # was the last estimate above the threshold?
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(int(cfg.seed) + 7919)
+
+    # ------------------------------------------------------------------ schedule
+    def due(self, step: int, loss_spike: bool) -> bool:
+        every = int(self.cfg.sharpness_every)
+        if every <= 0:
+            return False
+        return step % every == 0 or loss_spike or step <= self.follow_until
+
+    def threshold(self) -> float:
+        value = self.opt_spec.threshold(self.cfg) if self.opt_spec is not None else None
+        return float("nan") if value is None else float(value)
+
+    # ------------------------------------------------------------------ measurement
+    def _lanczos(self, matvec, previous: torch.Tensor | None, dim: int, like: torch.Tensor, k: int) -> EigResult:
+        max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
+        v0 = warm_start_vector(previous, dim, like.device, like.dtype, generator=self.generator)
+        return lanczos_top(matvec, v0, k=k, tol=float(self.cfg.sharpness_tol), max_iter=max_iter,
+                           generator=self.generator)
+
+    def measure(self, ctx: StepContext) -> Measurement:
+        cfg = self.cfg
+        op = LossHessian(self.model, self.x, self.y, self.loss, cfg.label_smoothing, cfg.chunk_size, self.method)
+        theta = flat_params(self.model)
+        res = self._lanczos(op.hvp, self.prev_vecs, op.dim, theta, max(1, int(cfg.eig_k)))
+        self.method = op.method  # keep a fallback to double-backward for later estimates
+        vectors = _align_signs(res.vectors, self.prev_vecs)
+        self.prev_vecs = vectors
+        raw_hvps = op.hvps
+        threshold = self.threshold()
+
+        scalars: dict[str, float] = {
+            "sharpness": res.eigenvalues[0],
+            "threshold": threshold,
+            "eig_residual": res.residuals[0],
+            "sharpness_subset": float(op.n),
+        }
+        for i, lam in enumerate(res.eigenvalues[1:], start=2):
+            scalars[f"sharpness_{i}"] = lam
+        eig_record = {"eigenvalues": res.eigenvalues, "residuals": res.residuals, "hvps": raw_hvps,
+                      "converged": res.converged, "method": op.method, "subset": op.n}
+
+        scalars["proj_top"] = self._projection(ctx, theta, vectors[0], eig_record)
+        watched = res.eigenvalues[0]
+        if self.opt_spec is not None and self.opt_spec.preconditioned:
+            watched = self._preconditioned(ctx, op, vectors[0], scalars, eig_record)
+        scalars["eig_hvps"] = float(op.hvps)
+        self._follow_crossing(ctx.step, watched, threshold)
+
+        params = [p for _, p in trainable(self.model)]
+        names = [name for name, _ in trainable(self.model)]
+        ctx.shared["top_eigvecs"] = [[t.clone() for t in unflatten(v, params)] for v in vectors]
+        ctx.shared["top_eigvecs_flat"] = vectors
+        ctx.shared["top_eig"] = res.eigenvalues[0]
+        ctx.shared["top_eig_step"] = ctx.step
+        ctx.shared["theta_ref"] = self.theta_ref
+        records = {"eig": eig_record,
+                   "layer_curvature": curvature_shares(names, unflatten(vectors[0], params))}
+        return Measurement(scalars=scalars, records=records)
+
+    def _projection(self, ctx: StepContext, theta: torch.Tensor, v: torch.Tensor, record: dict) -> float:
+        """<theta_t - theta_ref, v> with theta_ref the weights at the first estimate of this run."""
+        if self.theta_ref is None:
+            given = ctx.shared.get("theta_ref")
+            restored = _as_flat(given, theta) if given is not None else None
+            if restored is not None:
+                self.theta_ref = restored
+            else:
+                if ctx.step > 0:
+                    record["note"] = (f"theta_ref was not restored after resume; projections are "
+                                      f"relative to the weights at step {ctx.step}")
+                self.theta_ref = theta.clone()
+        return float(torch.dot(theta - self.theta_ref, v))
+
+    def _preconditioned(self, ctx: StepContext, op: LossHessian, v: torch.Tensor,
+                        scalars: dict[str, float], record: dict) -> float:
+        """lambda_max(P^-1/2 H P^-1/2) and Adam's effective step along v; NaN before Adam's first step."""
+        params = [p for _, p in trainable(self.model)]
+        denom = adam_denominators(ctx.optimizer, params, self.cfg)
+        if denom is None:
+            scalars["precond_sharpness"] = scalars["adam_eff_step"] = float("nan")
+            self.prev_precond = None
+            return float("nan")
+        before = op.hvps
+        pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.prev_precond, op.dim, denom, 1)
+        self.prev_precond = _align_signs(pres.vectors, self.prev_precond)
+        step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
+        scalars["precond_sharpness"] = pres.eigenvalues[0]
+        scalars["adam_eff_step"] = abs(float(torch.dot(step_sizes, v)))
+        record["precond"] = {"eigenvalue": pres.eigenvalues[0], "residual": pres.residuals[0],
+                             "hvps": op.hvps - before, "converged": pres.converged}
+        return pres.eigenvalues[0]
+
+    def _follow_crossing(self, step: int, value: float, threshold: float) -> None:
+        """Measure on the next FOLLOW_STEPS steps when this estimate crossed the threshold."""
+        if math.isnan(value) or math.isnan(threshold):
+            return
+        side = value > threshold
+        if self.last_side is not None and side != self.last_side:
+            self.follow_until = step + FOLLOW_STEPS
+        self.last_side = side

@@ -1,0 +1,243 @@
+"""Incremental reads of a run directory for the monitor (no Textual in here).
+
+A StorePoller owns one RunReader. `poll()` reads only what is new since its last call (scalars
+after the last seen step, status, events) plus the data of the step being viewed, and returns
+None when nothing changed, so the UI redraws only on change. `run_poll_loop` drives it from a
+thread; the app turns each result into a message. Everything the UI gets is a plain dataclass.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from osig_core.instruments.extremes import clean_delta, top_k_extremes
+from osig_core.store.layout import RunStoreError
+from osig_core.store.reader import LIVE_STATUSES, RunReader
+
+from osig_tui.store_views import GroupDetail, History, Outlier, PairRow, RunInfo, load_group, outliers_from
+
+SPARK_LEN = 24  # recorded steps shown in a pair's sparklines
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the run stands: changes when a step lands, the status moves or an event arrives."""
+    status: str
+    reason: str | None
+    last_step: int | None
+    total_steps: int
+    device: str
+    rate: float | None  # steps/s: wall clock while live, the recorded step times for a replay
+    history: History
+    events: tuple[dict, ...] = ()
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class StepView:
+    """What the dashboard shows for one step: its pairs, its outliers, where the curvature lives."""
+    step: int | None
+    following: bool  # True: the latest step, moving with the run
+    pairs: tuple[PairRow, ...] = ()
+    up: tuple[Outlier, ...] = ()
+    down: tuple[Outlier, ...] = ()
+    outlier_note: str | None = None  # why there are no outliers, when there are none
+    layers: tuple[tuple[str, float], ...] = ()
+    layers_step: int | None = None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    progress: Progress | None = None
+    view: StepView | None = None
+
+
+@dataclass
+class _ViewRequest:
+    step: int | None = None  # None: follow the latest step
+    serial: int = 0
+
+
+class StorePoller:
+    """Incremental reader of one run; safe to call from one worker thread while the UI thread
+    calls `request_step` / `send`."""
+
+    def __init__(self, run_dir: str | Path, *, outliers_k: int | None = None):
+        self.reader = RunReader(run_dir)
+        self.info = RunInfo.from_reader(self.reader)
+        self.outliers_k = outliers_k or min(12, self.reader.config.outliers_k)
+        self._lock = threading.Lock()
+        self._history = History.empty()
+        self._progress_key: tuple | None = None
+        self._event_id = 0
+        self._request = _ViewRequest()
+        self._view_key: tuple | None = None
+        self._loss_steps = np.zeros(0, np.int64)
+        self._labels: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ called from the UI thread
+    def request_step(self, step: int | None) -> None:
+        """Show `step` (clamped to what is recorded) or, with None, follow the latest step."""
+        self._request = _ViewRequest(step, self._request.serial + 1)
+
+    def send(self, command: str) -> None:
+        with self._lock:
+            self.reader.send_control(command)
+
+    def close(self) -> None:
+        with self._lock:
+            self.reader.close()
+
+    # ------------------------------------------------------------------ polling
+    def poll(self) -> PollResult | None:
+        with self._lock:
+            progress = self._poll_progress()
+            view = self._poll_view()
+        if progress is None and view is None:
+            return None
+        return PollResult(progress, view)
+
+    def _poll_progress(self) -> Progress | None:
+        r = self.reader
+        meta = r.meta()
+        status, reason = r.status()
+        chunk = r.metrics(since=self._history.last_step)
+        grew = len(chunk["step"]) > 0
+        if grew:
+            self._history = self._history.extended(chunk)
+        events = r.events(self._event_id)
+        if events:
+            self._event_id = events[-1]["id"]
+        h = self._history
+        total = int(meta.get("total_steps") or r.config.steps)
+        device = str(meta.get("device") or "?")
+        key = (status, reason, h.last_step, total, device)
+        if key == self._progress_key and not events:
+            return None
+        self._progress_key = key
+        return Progress(status, reason, h.last_step, total, device, h.rate(live=status in LIVE_STATUSES),
+                        h, tuple(events))
+
+    def _poll_view(self) -> StepView | None:
+        h = self._history
+        req = self._request
+        if h.last_step is None:
+            key = (None, req.serial)
+            if key == self._view_key:
+                return None
+            self._view_key = key
+            return StepView(None, True, outlier_note="no steps recorded yet")
+        following = req.step is None or req.step >= h.last_step
+        step = h.last_step if following else max(int(h.steps[0]), int(req.step))
+        key = (step, following)
+        if key == self._view_key:
+            return None
+        self._view_key = key
+        return self._view(step, following)
+
+    # ------------------------------------------------------------------ one step's data
+    def _rows_through(self, step: int) -> int:
+        """Index of the last loss row recorded at or before `step` (-1: none)."""
+        if not len(self._loss_steps) or self._loss_steps[-1] < step:
+            self._loss_steps = self.reader.loss_steps()
+        return int(np.searchsorted(self._loss_steps, step, side="right")) - 1
+
+    def _view(self, step: int, following: bool) -> StepView:
+        r = self.reader
+        end = self._rows_through(step)
+        losses = r.losses() if end >= 0 else None
+        pairs = []
+        for p in r.pairs_at(step):
+            spark = self._spark(losses, end, p) if losses is not None else (np.zeros(0), np.zeros(0))
+            pairs.append(PairRow.from_payload(p, spark))
+        up, down, note = self._outliers(step, end, losses)
+        layers, layers_step = self._layers(step)
+        return StepView(step, following, tuple(pairs), up, down, note, layers, layers_step)
+
+    def _spark(self, losses: np.ndarray, end: int, pair: dict) -> tuple[np.ndarray, np.ndarray]:
+        start = max(0, end - SPARK_LEN + 1)
+        out = []
+        for side in pair.get("sides", [])[:2]:
+            ids = np.asarray(side.get("members", []), dtype=np.int64)
+            if not ids.size:
+                out.append(np.zeros(0))
+                continue
+            block = np.asarray(losses[start:end + 1][:, ids], dtype=np.float32)
+            with np.errstate(all="ignore"):
+                out.append(np.nanmean(block, axis=1) if block.size else np.zeros(0))
+        while len(out) < 2:
+            out.append(np.zeros(0))
+        return out[0], out[1]
+
+    def _outliers(self, step: int, end: int, losses) -> tuple[tuple, tuple, str | None]:
+        rec = self.reader.record_at("extremes", step)
+        if rec is not None and rec[0] == step:
+            up, down = outliers_from(rec[1])
+            return up[:self.outliers_k], down[:self.outliers_k], None
+        if losses is None or end < 1 or self._loss_steps[end] != step:
+            return (), (), f"no loss change recorded at step {step}"
+        delta = clean_delta(losses[end - 1], losses[end])
+        up_ids, down_ids = top_k_extremes(delta, self.outliers_k)
+        if self._labels is None:
+            self._labels = self.reader.labels()
+        preds = self.reader.preds() if self.info.is_classification else None
+        before = None if preds is None else preds[end - 1]
+        after = None if preds is None else preds[end]
+
+        def make(ids):
+            return tuple(Outlier(int(i), float(delta[i]), self._labels[i].item(),
+                                 None if before is None else int(before[i]),
+                                 None if after is None else int(after[i])) for i in ids)
+        return make(up_ids), make(down_ids), None
+
+    def _layers(self, step: int) -> tuple[tuple[tuple[str, float], ...], int | None]:
+        rec = self.reader.record_at("layer_curvature", step)
+        if rec is None or not isinstance(rec[1], dict):
+            return (), None
+        shares = rec[1].get("modules") or rec[1].get("params") or {}
+        items = sorted(((str(k), float(v)) for k, v in shares.items() if isinstance(v, (int, float))),
+                       key=lambda kv: -kv[1])
+        return tuple(items), rec[0]
+
+    # ------------------------------------------------------------------ group inspection
+    def group(self, pair_id: int, step: int | None) -> GroupDetail:
+        """Everything the group screen shows for one pair at one step (read on a worker thread)."""
+        with self._lock:
+            if step is None:
+                step = self._history.last_step
+            end = self._rows_through(step) if step is not None else -1
+            return load_group(self.reader, self.info, pair_id, step, end, self._loss_steps)
+
+
+def run_poll_loop(poller: StorePoller, post: Callable[[PollResult], None], on_error: Callable[[str], None],
+                  stop: threading.Event, wake: threading.Event, interval: float = 0.25) -> None:
+    """Poll until `stop` is set: a few times a second while the run is live, once a second after.
+    `wake` makes the next poll happen now (a key asked for another step)."""
+    last_error = None
+    while not stop.is_set():
+        live = True
+        try:
+            res = poller.poll()
+            last_error = None
+            if res is not None:
+                post(res)
+            p = poller._progress_key
+            live = p is None or p[0] in LIVE_STATUSES
+        except (RunStoreError, OSError, ValueError) as e:
+            msg = str(e) or type(e).__name__
+            if msg != last_error:
+                on_error(msg)
+                last_error = msg
+        wake.wait(interval if live else 4 * interval)
+        wake.clear()
+
+
+__all__ = ["GroupDetail", "History", "Outlier", "PairRow", "PollResult", "Progress", "RunInfo", "StepView",
+           "StorePoller", "run_poll_loop"]

@@ -1,0 +1,258 @@
+"""The plain data the monitor shows, built from a RunReader (no Textual in here).
+
+`History` accumulates per-step scalars chunk by chunk; `PairRow` / `Outlier` are one step's
+pairs and extremes; `load_group` gathers what the group screen shows for one pair.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from osig_core.store.reader import RunReader
+
+GROUP_SHOW = 64  # members per side whose pictures / texts are loaded
+
+
+def class_name(classes: tuple[str, ...], label: Any) -> str:
+    """A label as its class name when it is a class id, else the number itself."""
+    if label is None:
+        return "?"
+    if classes and isinstance(label, (int, np.integer)) and 0 <= int(label) < len(classes):
+        return str(classes[int(label)])
+    if isinstance(label, float):
+        return f"{label:.3g}"
+    return str(label)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What does not change while a run is watched."""
+    run_id: str
+    path: str
+    model: str
+    optim: str
+    lr: float
+    width: float
+    data: str
+    data_kind: str
+    classes: tuple[str, ...]
+    n: int
+    param_count: int
+    sharpness_every: int
+    groups: bool
+    loss: str
+    has_images: bool
+
+    @property
+    def is_classification(self) -> bool:
+        return bool(self.classes)
+
+    @classmethod
+    def from_reader(cls, r: RunReader) -> "RunInfo":
+        cfg, doc = r.config, r.config_doc
+        return cls(run_id=r.run_id, path=str(r.dir), model=cfg.model, optim=cfg.optim, lr=float(cfg.lr),
+                   width=float(cfg.width), data=str(cfg.data), data_kind=str(doc.get("data_kind", "?")),
+                   classes=tuple(str(c) for c in r.classes), n=int(r.n), param_count=int(doc.get("param_count") or 0),
+                   sharpness_every=int(cfg.sharpness_every), groups=bool(cfg.groups), loss=str(doc.get("loss") or "?"),
+                   has_images=(Path(r.dir) / "samples" / "images.npy").is_file())
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """Every scalar per step so far: arrays of equal length, NaN where a step lacks a key."""
+    steps: np.ndarray
+    times: np.ndarray
+    values: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(cls) -> "History":
+        return cls(np.zeros(0, np.int64), np.zeros(0), {})
+
+    @property
+    def last_step(self) -> int | None:
+        return int(self.steps[-1]) if len(self.steps) else None
+
+    def extended(self, chunk: dict[str, np.ndarray]) -> "History":
+        n_old, n_new = len(self.steps), len(chunk["step"])
+        keys = list(self.values) + [k for k in chunk if k not in ("step", "time") and k not in self.values]
+        values = {}
+        for k in keys:
+            old = self.values.get(k, np.full(n_old, np.nan))
+            new = chunk.get(k, np.full(n_new, np.nan))
+            values[k] = np.concatenate([old, np.asarray(new, np.float64)])
+        return History(np.concatenate([self.steps, chunk["step"]]), np.concatenate([self.times, chunk["time"]]), values)
+
+    def has(self, key: str) -> bool:
+        v = self.values.get(key)
+        return v is not None and bool(np.isfinite(v).any())
+
+    def series(self, key: str, through: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) where `key` was measured (finite), up to step `through`."""
+        v = self.values.get(key)
+        if v is None:
+            return np.zeros(0, np.int64), np.zeros(0)
+        ok = np.isfinite(v)
+        if through is not None:
+            ok &= self.steps <= through
+        return self.steps[ok], v[ok]
+
+    def latest(self, key: str, through: int | None = None) -> float | None:
+        s, v = self.series(key, through)
+        return float(v[-1]) if len(v) else None
+
+    def rate(self, live: bool) -> float | None:
+        """Steps per second: the wall clock of the last steps while live, else the recorded step times
+        (so a replay shows the same number every time)."""
+        if live:
+            k = min(len(self.steps), 50)
+            if k < 2:
+                return None
+            ds, dt = self.steps[-1] - self.steps[-k], self.times[-1] - self.times[-k]
+            return float(ds / dt) if dt > 0 else None
+        st = self.values.get("step_time")
+        if st is None:
+            return None
+        st = st[-50:][np.isfinite(st[-50:])]
+        med = float(np.median(st)) if len(st) else 0.0
+        return 1.0 / med if med > 0 else None
+
+
+@dataclass(frozen=True)
+class Outlier:
+    id: int
+    delta: float
+    label: Any
+    pred_before: Any
+    pred_after: Any
+
+
+def outliers_from(payload: dict) -> tuple[tuple[Outlier, ...], tuple[Outlier, ...]]:
+    def items(key: str) -> tuple[Outlier, ...]:
+        out = []
+        for d in payload.get(key) or []:
+            try:
+                out.append(Outlier(int(d["id"]), float(d.get("delta", math.nan)), d.get("label"),
+                                   d.get("pred_before"), d.get("pred_after")))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return tuple(out)
+    return items("up"), items("down")
+
+
+def _hist(side: dict) -> tuple[tuple[str, int], ...]:
+    classes = side.get("classes") or {}
+    return tuple(sorted(((str(k), int(v)) for k, v in classes.items()), key=lambda kv: (-kv[1], kv[0])))
+
+
+def hist_text(hist: tuple[tuple[str, int], ...], limit: int = 3) -> str:
+    parts = [f"{name} {count}" for name, count in hist[:limit]]
+    if len(hist) > limit:
+        parts.append(f"+{len(hist) - limit}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True, eq=False)
+class PairRow:
+    """One detected pair as the dashboard lists it."""
+    id: int
+    score: float
+    period: float | None
+    first_step: int
+    last_step: int
+    classes: tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
+    sizes: tuple[int, int]
+    spark: tuple[np.ndarray, np.ndarray]  # each side's mean loss over the last recorded steps
+
+    @classmethod
+    def from_payload(cls, p: dict, spark: tuple[np.ndarray, np.ndarray]) -> "PairRow":
+        sides = (list(p.get("sides") or []) + [{}, {}])[:2]
+        period = p.get("period")
+        return cls(int(p.get("id", -1)), float(p.get("score") or 0.0),
+                   float(period) if isinstance(period, (int, float)) else None,
+                   int(p.get("first_step") or 0), int(p.get("last_step") or 0),
+                   (_hist(sides[0]), _hist(sides[1])),
+                   (len(sides[0].get("members") or []), len(sides[1].get("members") or [])), spark)
+
+    def matches(self, query: str) -> bool:
+        q = query.strip().lower()
+        return not q or any(q in name.lower() for side in self.classes for name, _ in side)
+
+
+@dataclass(frozen=True, eq=False)
+class GroupSide:
+    members: np.ndarray  # sample ids, the ones whose loss moved most at the step first
+    deltas: np.ndarray  # their loss change at the step (NaN when not recorded)
+    labels: np.ndarray
+    pred_before: np.ndarray | None
+    pred_after: np.ndarray | None
+    classes: tuple[tuple[str, int], ...]
+    curve: tuple[np.ndarray, np.ndarray]  # (steps, mean loss of the side)
+    images: np.ndarray | None = None  # uint8 [k, H, W, 3] of the first GROUP_SHOW members
+    texts: tuple[str, ...] | None = None  # renderings of the first GROUP_SHOW members
+    xs: np.ndarray | None = None  # 1-D inputs of every member
+
+
+@dataclass(frozen=True, eq=False)
+class GroupDetail:
+    pair_id: int
+    step: int | None
+    found: bool
+    score: float = 0.0
+    period: float | None = None
+    first_step: int = 0
+    last_step: int = 0
+    sides: tuple[GroupSide, ...] = ()
+    classes: tuple[str, ...] = ()
+    prev_step: int | None = None
+
+
+def _find_pair(reader: RunReader, pair_id: int, step: int | None) -> dict | None:
+    for p in reader.pairs_at(step) if step is not None else ():
+        if int(p.get("id", -1)) == pair_id:
+            return p
+    return next((p for p in reader.pairs_all() if int(p.get("id", -1)) == pair_id), None)
+
+
+def load_group(reader: RunReader, info: RunInfo, pair_id: int, step: int | None, end: int,
+               loss_steps: np.ndarray) -> GroupDetail:
+    """Members, labels, predictions before → after the step, loss curves and pictures of one pair."""
+    pair = _find_pair(reader, pair_id, step)
+    if pair is None:
+        return GroupDetail(pair_id, step, False)
+    losses = reader.losses() if end >= 0 else None
+    now = prev = pb = pa = None
+    prev_step = None
+    if losses is not None and end >= 1:
+        now, prev = np.asarray(losses[end], np.float32), np.asarray(losses[end - 1], np.float32)
+        prev_step = int(loss_steps[end - 1])
+        if info.is_classification:
+            preds = reader.preds()
+            pb, pa = np.asarray(preds[end - 1]), np.asarray(preds[end])
+    labels = reader.labels()
+    curves = reader.group_losses(pair_id)
+    images = reader.images() if info.has_images else None
+    texts = reader.texts()
+    xs = reader.sample_x()
+    sides = []
+    for k, side in enumerate((list(pair.get("sides") or []) + [{}, {}])[:2]):
+        ids = np.asarray(side.get("members") or [], dtype=np.int64)
+        ids = ids[(ids >= 0) & (ids < info.n)]
+        delta = (now[ids] - prev[ids]) if now is not None else np.full(len(ids), np.nan)
+        order = np.argsort(-np.abs(np.nan_to_num(delta, nan=0.0)), kind="stable")
+        ids, delta = ids[order], delta[order]
+        shown = ids[:GROUP_SHOW]
+        sides.append(GroupSide(
+            ids, delta, np.asarray(labels)[ids], None if pb is None else pb[ids], None if pa is None else pa[ids],
+            _hist(side), curves.get(k, (np.zeros(0, np.int64), np.zeros(0))),
+            images=None if images is None else np.asarray(images[np.sort(shown)])[np.argsort(np.argsort(shown))],
+            texts=None if texts is None else tuple(str(texts[i]) for i in shown),
+            xs=None if xs is None else np.asarray(xs)[ids].reshape(len(ids), -1)[:, 0]))
+    period = pair.get("period")
+    return GroupDetail(pair_id, step, True, float(pair.get("score") or 0.0),
+                       float(period) if isinstance(period, (int, float)) else None,
+                       int(pair.get("first_step") or 0), int(pair.get("last_step") or 0), tuple(sides),
+                       info.classes, prev_step)
