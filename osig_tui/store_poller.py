@@ -8,7 +8,8 @@ thread; the app turns each result into a message. Everything the UI gets is a pl
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -51,6 +52,8 @@ class StepView:
     outlier_note: str | None = None  # why there are no outliers, when there are none
     layers: tuple[tuple[str, float], ...] = ()
     layers_step: int | None = None
+    pictures: dict = field(default_factory=dict)  # outlier id -> uint8 [H, W, 3] (image runs)
+    texts: dict = field(default_factory=dict)  # outlier id -> its rendering (text / 1-D runs)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class StorePoller:
         self._view_key: tuple | None = None
         self._loss_steps = np.zeros(0, np.int64)
         self._labels: np.ndarray | None = None
+        self._texts: list[str] | None = None
 
     # ------------------------------------------------------------------ called from the UI thread
     def request_step(self, step: int | None) -> None:
@@ -96,6 +100,11 @@ class StorePoller:
             self.reader.close()
 
     # ------------------------------------------------------------------ polling
+    @property
+    def live(self) -> bool:
+        """Whether the run was live at the last poll (unknown counts as live)."""
+        return self._progress_key is None or self._progress_key[0] in LIVE_STATUSES
+
     def poll(self) -> PollResult | None:
         with self._lock:
             progress = self._poll_progress()
@@ -159,7 +168,16 @@ class StorePoller:
             pairs.append(PairRow.from_payload(p, spark))
         up, down, note = self._outliers(step, end, losses)
         layers, layers_step = self._layers(step)
-        return StepView(step, following, tuple(pairs), up, down, note, layers, layers_step)
+        ids = [o.id for o in up + down]
+        pictures, texts = {}, {}
+        if ids and self.info.has_images:
+            images = r.images()
+            pictures = {i: np.asarray(images[i]) for i in ids if 0 <= i < len(images)}
+        elif ids and self.info.data_kind in ("text", "regression"):
+            if self._texts is None:
+                self._texts = r.texts() or []
+            texts = {i: str(self._texts[i]) for i in ids if 0 <= i < len(self._texts)}
+        return StepView(step, following, tuple(pairs), up, down, note, layers, layers_step, pictures, texts)
 
     def _spark(self, losses: np.ndarray, end: int, pair: dict) -> tuple[np.ndarray, np.ndarray]:
         start = max(0, end - SPARK_LEN + 1)
@@ -217,26 +235,28 @@ class StorePoller:
 
 
 def run_poll_loop(poller: StorePoller, post: Callable[[PollResult], None], on_error: Callable[[str], None],
-                  stop: threading.Event, wake: threading.Event, interval: float = 0.25) -> None:
-    """Poll until `stop` is set: a few times a second while the run is live, once a second after.
-    `wake` makes the next poll happen now (a key asked for another step)."""
+                  should_stop: Callable[[], bool], wake: threading.Event, interval: float = 0.25) -> None:
+    """Poll until `should_stop()`: a few times a second while the run is live, every second after.
+    Setting `wake` makes the next poll happen now (a key asked for another step)."""
     last_error = None
-    while not stop.is_set():
+    while not should_stop():
         live = True
         try:
             res = poller.poll()
             last_error = None
             if res is not None:
                 post(res)
-            p = poller._progress_key
-            live = p is None or p[0] in LIVE_STATUSES
+            live = poller.live
         except (RunStoreError, OSError, ValueError) as e:
             msg = str(e) or type(e).__name__
             if msg != last_error:
                 on_error(msg)
                 last_error = msg
-        wake.wait(interval if live else 4 * interval)
-        wake.clear()
+        deadline = time.monotonic() + (interval if live else 4 * interval)
+        while not should_stop() and time.monotonic() < deadline:
+            if wake.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+                wake.clear()
+                break
 
 
 __all__ = ["GroupDetail", "History", "Outlier", "PairRow", "PollResult", "Progress", "RunInfo", "StepView",

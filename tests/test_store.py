@@ -93,3 +93,26 @@ def test_control_commands_reach_the_writer(tiny_gd_run, tmp_path):
     assert [c for _, c in w.pending_commands()] == ["stop"]  # reopen marks older commands handled
     assert w.pending_commands() == []
     w.close()
+
+
+def test_loss_history_from_transposed_blocks_equals_the_rows(tmp_path):
+    from osig_core.store.layout import BLOCK_ROWS
+    n, steps = 37, BLOCK_ROWS * 2 + 11
+    w = RunWriter(tmp_path, n)
+    w.acquire_lock()
+    w.create({"format_version": 1, "config": osig.RunConfig().to_dict(), "n": n})
+    w.write_samples(np.zeros(n, np.int64), None, None, {})
+    rng = np.random.default_rng(0)
+    for s in range(steps):
+        w.write_step(s, {}, losses=rng.random(n).astype(np.float32))
+    r = osig.open_run(tmp_path)
+    assert len(list((tmp_path / "losses_t").iterdir())) == 2
+    ids = [5, 0, 36, 17]
+    np.testing.assert_array_equal(r.loss_history(ids), np.asarray(r.losses(), np.float32)[:, ids])
+    # a resume that keeps fewer rows drops the now-stale transposed block
+    w.close()
+    w2 = RunWriter(tmp_path, n)
+    w2.acquire_lock()
+    w2.reopen(keep_through_step=BLOCK_ROWS + 3)
+    assert len(list((tmp_path / "losses_t").iterdir())) == 1
+    w2.close()

@@ -36,7 +36,7 @@ class FindSettings:
     max_modes: int = 8
     mode_merge: float = 0.5  # a new mode profile correlated this much with a found one is not new
     max_members: int = 512  # per side, strongest kept
-    class_link: float = 0.05  # share of window steps two classes' members are predicted as each other
+    class_link: float = 0.1  # share of window steps one class's members are predicted as the other
     min_score: float = 0.1  # reported pairs: opposition score at least this
     min_anticorr: float = 0.5  # reported pairs: sides' mean Δloss correlated at most -this
 
@@ -123,17 +123,24 @@ def expand_modes(rows: np.ndarray, modes: list[np.ndarray], s: FindSettings) -> 
     return out
 
 
-def class_components(ids: np.ndarray, labels: np.ndarray, preds: np.ndarray, n_classes: int, link: float) -> dict[int, int]:
-    """Label -> component id, linking two classes when their members are predicted as each other
-    in at least `link` of (members × window steps)."""
+def class_components(ids: np.ndarray, labels: np.ndarray, preds: np.ndarray, n_classes: int, link: float,
+                     min_members: int) -> dict[int, int]:
+    """Label -> component id. Two classes are linked when the members of one are predicted as the
+    other in at least `link` of their window steps. Only classes with `min_members` members link
+    to each other (a class of two members predicted anywhere would chain everything); smaller
+    classes join the component they are linked to most, if any."""
     lab = labels[ids].astype(np.int64)
     w = preds.shape[1]
     counts = np.zeros((n_classes, n_classes), dtype=np.float64)
     valid = (preds >= 0) & (preds < n_classes)
-    rr = np.repeat(lab[:, None], w, axis=1)[valid]
-    np.add.at(counts, (rr, preds[valid]), 1.0)
+    rows = np.repeat(lab[:, None], w, axis=1)[valid]
+    np.add.at(counts, (rows, preds[valid]), 1.0)
     members = np.bincount(lab, minlength=n_classes).astype(np.float64)
+    frac = counts / np.maximum(w * members[:, None], 1.0)  # frac[a, b]: a's member-steps predicted as b
+    share = np.maximum(frac, frac.T)
+    np.fill_diagonal(share, 0.0)
     present = np.flatnonzero(members > 0)
+    big = [int(c) for c in present if members[c] >= min_members]
     parent = {int(c): int(c) for c in present}
 
     def root(c: int) -> int:
@@ -142,12 +149,16 @@ def class_components(ids: np.ndarray, labels: np.ndarray, preds: np.ndarray, n_c
             c = parent[c]
         return c
 
-    for a_i, a in enumerate(present):
-        for b in present[a_i + 1:]:
-            share = (counts[a, b] + counts[b, a]) / (w * (members[a] + members[b]))
-            if share >= link:
-                parent[root(int(a))] = root(int(b))
-    return {c: root(c) for c in parent}
+    for i, a in enumerate(big):
+        for b in big[i + 1:]:
+            if share[a, b] >= link:
+                parent[root(a)] = root(b)
+    for c in present:
+        if members[c] < min_members and big:
+            best = max(big, key=lambda b: share[c, b])
+            if share[c, best] >= link:
+                parent[int(c)] = root(best)
+    return {int(c): root(int(c)) for c in present}
 
 
 def split_by_classes(pos: np.ndarray, neg: np.ndarray, labels: np.ndarray, preds: np.ndarray | None,
@@ -157,7 +168,7 @@ def split_by_classes(pos: np.ndarray, neg: np.ndarray, labels: np.ndarray, preds
     if preds is None or n_classes < 2:
         return [(pos, neg)]
     ids = np.concatenate([pos, neg])
-    comp_of = class_components(ids, labels, preds, n_classes, s.class_link)
+    comp_of = class_components(ids, labels, preds, n_classes, s.class_link, s.min_side)
     lab_pos, lab_neg = labels[pos].astype(np.int64), labels[neg].astype(np.int64)
     pairs, leftover_pos, leftover_neg = [], [], []
     for comp in sorted(set(comp_of.values())):
@@ -176,11 +187,18 @@ def split_by_classes(pos: np.ndarray, neg: np.ndarray, labels: np.ndarray, preds
     return pairs
 
 
-def find_pairs(window, labels: np.ndarray, n_classes: int, s: FindSettings) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Raw pairs (side+ ids, side- ids) in the current window, strongest members first, capped."""
+def find_pairs(window, labels: np.ndarray, n_classes: int, s: FindSettings,
+               keep: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Raw pairs (side+ ids, side- ids) in the current window, capped per side.
+
+    `keep`: a few members of the pairs found at the previous step, always candidates, so a pair
+    whose members stop being top-k extremes (a stronger pair took over the list) is still followed.
+    """
     if len(window) < s.min_steps:
         return []
     cand = window.candidates(s.min_hits, s.max_candidates)
+    if keep is not None and len(keep):
+        cand = np.concatenate([keep[: s.max_candidates], cand[~np.isin(cand, keep)]])[: s.max_candidates]
     if len(cand) < 2 * s.min_side:
         return []
     rows = window.rows()

@@ -15,6 +15,7 @@ from osig_core.instruments.group_window import DeltaWindow
 from osig_core.instruments.pair_stats import ClassNamer, opposition, pair_period
 
 STATE_VERSION = 1
+KEEP_PER_SIDE = 16
 
 
 @dataclass
@@ -70,6 +71,7 @@ class GroupDetector:
         self.tracker = PairTracker(min_jaccard=min_jaccard, memory=max(2, int(window)))
         self.vgrad: dict[int, float] = {}
         self._in_pair = np.zeros(self.n, dtype=bool)  # members of the pairs reported at the last step
+        self._keep: np.ndarray | None = None  # a few of them, candidates at the next step
 
     def _hits(self, delta: np.ndarray, up: np.ndarray, down: np.ndarray) -> np.ndarray:
         """Ids that count as extremes for candidacy: the top-k up/down, plus the top-k up/down among
@@ -99,9 +101,6 @@ class GroupDetector:
                 group_losses.append((p["id"], side, float(losses_now[ids].mean())))
                 tracked[f"pair{p['id']}/{tag}"] = ids.tolist()
                 member_ids.append(ids)
-        self._in_pair[:] = False
-        if member_ids:
-            self._in_pair[np.concatenate(member_ids)] = True
         total = float(np.abs(delta).astype(np.float64).sum())
         score = 0.0
         if member_ids and total > 0:
@@ -109,9 +108,11 @@ class GroupDetector:
             score = float(np.abs(delta[ids]).astype(np.float64).sum() / total)
         return DetectionStep(extremes, pairs, group_losses, score, tracked)
 
-    def _detect(self, step: int) -> list[dict]:
+    def _find(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dict], np.ndarray | None]:
+        """Pairs in the current window that pass the filters (no ids yet), their numbers, the window rows."""
         s = self.settings
-        raw = find_pairs(self.window, self.namer.codes, self.namer.n_codes if self.is_classes else 0, s)
+        raw = find_pairs(self.window, self.namer.codes, self.namer.n_codes if self.is_classes else 0, s,
+                         keep=self._keep)
         rows = self.window.rows() if raw else None
         kept, extra = [], []
         for a, b in raw:
@@ -126,6 +127,22 @@ class GroupDetector:
             kept.append((a, b))
             extra.append({"score": round(score, 4), "corr": round(corr, 4), "amp_ratio": round(ratio, 3),
                           "vgrad_agreement": agree})
+        return kept, extra, rows
+
+    def _mark_members(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Remember who is in a pair (left out of the extra extremes) and a few members of each side
+        (candidates at the next step whatever the extremes say)."""
+        self._in_pair[:] = False
+        keep = []
+        for a, b in pairs:
+            self._in_pair[a] = True
+            self._in_pair[b] = True
+            keep += [a[:KEEP_PER_SIDE], b[:KEEP_PER_SIDE]]
+        self._keep = np.unique(np.concatenate(keep)) if keep else None
+
+    def _detect(self, step: int) -> list[dict]:
+        kept, extra, rows = self._find()
+        self._mark_members(kept)
         out = []
         for (pid, a, b), info in zip(self.tracker.assign(step, kept), extra):
             rec = self.tracker.records[pid]
@@ -165,7 +182,8 @@ class GroupDetector:
 
     def warm_start(self, rows: np.ndarray, steps: list[int], preds: np.ndarray | None = None) -> None:
         """Refill the window from stored per-sample loss rows [W+1, N] (consecutive recorded steps,
-        oldest first) and optional class predictions [W+1, N]; detects nothing."""
+        oldest first) and optional class predictions [W+1, N]. Pairs are looked for as the rows go in
+        (so the next step sees what an uninterrupted run would) but get no ids and are not reported."""
         rows = np.asarray(rows)
         if rows.ndim != 2 or rows.shape[1] != self.n or len(steps) != rows.shape[0]:
             raise ValueError("warm_start needs loss rows [T, N] and one step number per row")
@@ -174,3 +192,4 @@ class GroupDetector:
             up, down = top_k_extremes(delta, self.k)
             p = None if preds is None or not self.is_classes else preds[t]
             self.window.push(int(steps[t]), delta, p, self._hits(delta, up, down))
+            self._mark_members(self._find()[0])

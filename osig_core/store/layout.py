@@ -9,7 +9,9 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 DB_FILE = "run.sqlite"
 LOSSES_FILE = "losses.f16"  # float16 rows of N, one per recorded step
-PREDS_FILE = "preds.u16"  # uint16 rows of N predicted class ids (classification only)
+PREDS_FILE = "preds.u16"
+LOSSES_T_DIR = "losses_t"  # transposed copies of complete blocks of BLOCK_ROWS rows: [N, BLOCK_ROWS] each
+BLOCK_ROWS = 256  # uint16 rows of N predicted class ids (classification only)
 SAMPLES_DIR = "samples"
 CHECKPOINT_DIR = "checkpoints"
 LOCK_FILE = "writer.lock"
@@ -49,3 +51,7 @@ def connect(path: Path, *, readonly: bool = False, timeout: float = 10.0) -> sql
 
 def checkpoint_name(step: int) -> str:
     return f"step_{step:07d}.safetensors"
+
+
+def block_name(block: int) -> str:
+    return f"block_{block:06d}.f16"

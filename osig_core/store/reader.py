@@ -127,6 +127,29 @@ class RunReader:
     def preds(self) -> np.ndarray:
         return self._matrix(L.PREDS_FILE, np.uint16)
 
+    def loss_history(self, ids) -> np.ndarray:
+        """float32 [T, len(ids)]: the full loss history of some samples (one sample or a group).
+
+        Complete blocks come from their transposed copies (contiguous reads); the tail from the rows."""
+        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        rows = self.losses()
+        total = rows.shape[0]
+        out = np.empty((total, len(ids)), np.float32)
+        order = np.argsort(ids)
+        sorted_ids = ids[order]
+        done = 0
+        tdir = self.dir / L.LOSSES_T_DIR
+        while done + L.BLOCK_ROWS <= total:
+            path = tdir / L.block_name(done // L.BLOCK_ROWS)
+            if not path.is_file() or path.stat().st_size < self.n * L.BLOCK_ROWS * 2:
+                break
+            block = np.memmap(path, dtype=np.float16, mode="r", shape=(self.n, L.BLOCK_ROWS))
+            out[done:done + L.BLOCK_ROWS, order] = block[sorted_ids].T
+            done += L.BLOCK_ROWS
+        if done < total:
+            out[done:] = rows[done:, ids]
+        return out
+
     def loss_steps(self) -> np.ndarray:
         return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL ORDER BY row")], np.int64)
 

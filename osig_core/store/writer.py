@@ -82,12 +82,32 @@ class RunWriter:
 
     def _open_matrices(self, truncate_rows: int) -> None:
         self._rows = truncate_rows
+        tdir = self.dir / L.LOSSES_T_DIR
+        for p in tdir.glob("block_*") if tdir.is_dir() else []:  # blocks past the kept rows are stale
+            try:
+                stale = (int(p.name[6:12]) + 1) * L.BLOCK_ROWS > truncate_rows
+            except ValueError:
+                stale = True
+            if stale:
+                p.unlink()
         for attr, name, itemsize in (("_losses", L.LOSSES_FILE, 2), ("_preds", L.PREDS_FILE, 2)):
             path = self.dir / name
             f = open(path, "ab")
             f.truncate(truncate_rows * self.n * itemsize)
             f.seek(0, os.SEEK_END)
             setattr(self, attr, f)
+
+    def _write_block(self, block: int) -> None:
+        """A transposed copy of a complete block of rows, so one sample's history is a few
+        contiguous reads instead of one read per step (the rows are still in the page cache)."""
+        d = self.dir / L.LOSSES_T_DIR
+        d.mkdir(exist_ok=True)
+        rows = np.memmap(self.dir / L.LOSSES_FILE, dtype=np.float16, mode="r",
+                         offset=block * L.BLOCK_ROWS * self.n * 2, shape=(L.BLOCK_ROWS, self.n))
+        tmp = d / (L.block_name(block) + ".tmp")
+        np.ascontiguousarray(rows.T).tofile(tmp)
+        del rows
+        os.replace(tmp, d / L.block_name(block))
 
     def close(self) -> None:
         for f in (self._losses, self._preds):
@@ -142,6 +162,8 @@ class RunWriter:
             self._preds.flush()
             row = self._rows
             self._rows += 1
+            if self._rows % L.BLOCK_ROWS == 0:
+                self._write_block(self._rows // L.BLOCK_ROWS - 1)
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else float(v)) for k, v in scalars.items()}
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO steps(step, time, row, scalars) VALUES (?, ?, ?, ?)",

@@ -1,0 +1,93 @@
+"""Pictures in the terminal: sixel or kitty graphics through textual-image, else half-blocks.
+
+`resolve_image_mode` runs before the app starts (textual-image asks the terminal what it supports
+then, and cannot once Textual owns stdin); any failure falls back silently to half-blocks.
+`halfblock_lines` draws a small RGB array as rows of '▀' cells (upper pixel = fg, lower = bg).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+from rich.color import Color
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+from textual.widgets import Static
+
+IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "none")
+
+
+def resolve_image_mode(requested: str) -> str:
+    """'auto' asks the terminal (sixel, then kitty graphics, else half-blocks); named modes are kept."""
+    if requested not in IMAGE_MODES:
+        raise ValueError(f"--images must be one of {', '.join(IMAGE_MODES)}, got '{requested}'")
+    if requested in ("none", "halfcell"):
+        return requested
+    try:
+        if not (sys.__stdout__ and sys.__stdout__.isatty()):
+            return "halfcell" if requested == "auto" else requested
+        import textual_image.widget  # noqa: F401  (queries the terminal once, caches the cell size)
+        from textual_image import renderable
+        if requested != "auto":
+            return requested
+        if renderable.Image is renderable.SixelImage:
+            return "sixel"
+        if renderable.Image is renderable.TGPImage:
+            return "kitty"
+    except Exception:  # a terminal that answers oddly must never stop the monitor
+        pass
+    return "halfcell"
+
+
+def _resize(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Area-average (or repeat, when enlarging) an [H, W, 3] uint8 image to [h, w, 3]."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    H, W = img.shape[:2]
+    ys = np.minimum((np.arange(h + 1) * H) // h, H)
+    xs = np.minimum((np.arange(w + 1) * W) // w, W)
+    f = img[..., :3].astype(np.float32)
+    sums = np.add.reduceat(np.add.reduceat(f, np.minimum(ys[:-1], H - 1), axis=0), np.minimum(xs[:-1], W - 1), axis=1)
+    counts = np.maximum(np.diff(ys), 1)[:, None, None] * np.maximum(np.diff(xs), 1)[None, :, None]
+    return np.clip(sums / counts + 0.5, 0, 255).astype(np.uint8)
+
+
+def halfblock_lines(img: np.ndarray, cols: int, rows: int) -> list[Text]:
+    """`rows` lines of `cols` cells, each cell two vertically stacked pixels."""
+    px = _resize(img, cols, rows * 2)
+    lines = []
+    for r in range(rows):
+        t = Text()
+        for c in range(cols):
+            top, bot = px[2 * r, c], px[2 * r + 1, c]
+            t.append("▀", Style(color=Color.from_rgb(*map(int, top)), bgcolor=Color.from_rgb(*map(int, bot))))
+        lines.append(t)
+    return lines
+
+
+def halfblock_text(img: np.ndarray, cols: int, rows: int) -> Text:
+    return Text("\n").join(halfblock_lines(img, cols, rows))
+
+
+def picture(mode: str, img: np.ndarray, cols: int, rows: int, classes: str = "picture") -> Widget | None:
+    """A widget showing `img` in `cols`×`rows` cells in the given mode (None for mode 'none')."""
+    if mode == "none" or img is None:
+        return None
+    if mode in ("sixel", "kitty") and not os.environ.get("OSIG_NO_GRAPHICS"):
+        try:
+            from PIL import Image as PILImage
+            from textual_image.widget import SixelImage, TGPImage
+            cls = SixelImage if mode == "sixel" else TGPImage
+            w = cls(PILImage.fromarray(np.ascontiguousarray(img[..., :3]).astype(np.uint8), "RGB"), classes=classes)
+            w.styles.width = cols
+            w.styles.height = rows
+            return w
+        except Exception:
+            pass
+    w = Static(halfblock_text(img, cols, rows), classes=classes)
+    w.styles.width = cols
+    w.styles.height = rows
+    return w

@@ -1,0 +1,79 @@
+"""The table of detected opposing pairs: one row per pair, each side's loss as a sparkline on a
+shared scale (side A orange, side B blue), the pair's score and period and each side's classes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from osig_tui.console import safe
+from osig_tui.store_views import PairRow, hist_text
+from osig_tui.widgets.spark import SIDE_STYLES, fmt, paired_sparklines
+
+SPARK_WIDTH = 16
+COLUMNS = (("pair", "id"), ("score", "score"), ("period", "period"), ("A loss", "spark_a"),
+           ("B loss", "spark_b"), ("A: classes", "classes_a"), ("B: classes", "classes_b"))
+
+
+def pair_cells(p: PairRow) -> tuple:
+    a, b = paired_sparklines(p.spark[0], p.spark[1], SPARK_WIDTH)
+    period = "–" if p.period is None else f"{p.period:.3g}"
+    return (Text(f"#{p.id}", style="bold"), Text(fmt(p.score, 2), justify="right"), Text(period, justify="right"),
+            a, b,
+            Text(f"{p.sizes[0]}: ", style=SIDE_STYLES[0]) + safe(hist_text(p.classes[0])),
+            Text(f"{p.sizes[1]}: ", style=SIDE_STYLES[1]) + safe(hist_text(p.classes[1])))
+
+
+class PairsTable(DataTable):
+    """Rows keyed by pair id, so the cursor stays on its pair while rows are replaced."""
+
+    @dataclass
+    class Chosen(Message):
+        pair_id: int
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.pairs: tuple[PairRow, ...] = ()
+        self.query_text = ""
+        self.shown_ids: list[int] = []
+        self._cells: dict[int, tuple] = {}
+
+    def on_mount(self) -> None:
+        for label, key in COLUMNS:
+            self.add_column(label, key=key)
+
+    def show(self, pairs: tuple[PairRow, ...] | None = None, query: str | None = None) -> None:
+        if pairs is not None:
+            self.pairs = pairs
+        if query is not None:
+            self.query_text = query
+        rows = [p for p in self.pairs if p.matches(self.query_text)]
+        ids = [p.id for p in rows]
+        cells = {p.id: pair_cells(p) for p in rows}
+        if ids == self.shown_ids:  # same rows: touch only the cells that changed
+            for pid in ids:
+                old = self._cells.get(pid)
+                for (_, key), new, before in zip(COLUMNS, cells[pid], old or [None] * len(COLUMNS)):
+                    if before is None or new != before:
+                        self.update_cell(str(pid), key, new)
+            self._cells = cells
+            return
+        current = self.current_pair()
+        self.clear()
+        for pid in ids:
+            self.add_row(*cells[pid], key=str(pid))
+        self.shown_ids, self._cells = ids, cells
+        if current in ids:
+            self.move_cursor(row=ids.index(current), animate=False)
+
+    def current_pair(self) -> int | None:
+        if not self.shown_ids or self.cursor_row is None or not 0 <= self.cursor_row < len(self.shown_ids):
+            return None
+        return self.shown_ids[self.cursor_row]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key is not None and event.row_key.value is not None:
+            self.post_message(self.Chosen(int(event.row_key.value)))
