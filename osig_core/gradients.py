@@ -19,10 +19,13 @@ class Gradients:
     def __init__(self, cfg: RunConfig, model: torch.nn.Module, data: Dataset, loss: str, dist: DistContext | None):
         self.cfg, self.model, self.data, self.loss, self.dist = cfg, model, data, loss, dist
         self.lo, self.hi = dist.shard(data.n) if dist else (0, data.n)
+        # --compile: the passes run a compiled view sharing the model's parameters; checkpoints and
+        # instruments keep using the plain module (its state_dict keys stay unchanged).
+        self.forward = torch.compile(model) if cfg.compile else model
 
     def full_batch(self) -> PassResult:
         cfg, d = self.cfg, self.data
-        res = full_batch_gradient(self.model, d.x[self.lo:self.hi], d.y[self.lo:self.hi], loss=self.loss,
+        res = full_batch_gradient(self.forward, d.x[self.lo:self.hi], d.y[self.lo:self.hi], loss=self.loss,
                                   label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
                                   precision=cfg.precision, record=True, grad_scale=1.0 / d.n)
         if self.dist is None:
@@ -41,7 +44,7 @@ class Gradients:
         else:
             local = idx
         with _autocast(self.data.x.device, cfg.precision):
-            out = self.model(self.data.x[local])
+            out = self.forward(self.data.x[local])
         total = per_sample_loss(out, self.data.y[local], self.loss, cfg.label_smoothing).sum()
         (total / len(idx)).backward()
         total = total.detach().reshape(1)

@@ -79,11 +79,15 @@ class SplitSGD(torch.optim.Optimizer):
         self._signed, self._total = signed, total
         return loss
 
+    @property
+    def last_signed_fraction(self) -> float | None:
+        """Share of coordinates that took the fixed-size signed step on the last step (None before any)."""
+        return None if self._signed is None else float(self._signed) / self._total
+
     def stats(self) -> dict[str, float]:
         """{"signed_fraction": share of coordinates that took the fixed-size signed step last step}."""
-        if self._signed is None:
-            return {}
-        return {"signed_fraction": float(self._signed) / self._total}
+        fraction = self.last_signed_fraction
+        return {} if fraction is None else {"signed_fraction": fraction}
 
 
 def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimizer:

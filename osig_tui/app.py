@@ -1,0 +1,199 @@
+"""`osig watch`: the live monitor of one run directory (Textual).
+
+App → screens (dashboard, group, help, modals) → widgets. A thread worker polls the store a few
+times a second and posts dataclass messages; the app keeps the latest state and hands it to the
+screens, which update only the widgets whose data changed. Controls (pause, checkpoint, stop) go
+to the engine through the run's control table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Event
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from osig_tui.store_poller import PollResult, Progress, StepView, StorePoller, run_poll_loop
+
+
+@dataclass
+class StoreUpdated(Message):
+    """New data from the poller (either part may be None: unchanged)."""
+    result: PollResult
+
+
+@dataclass
+class StoreFailed(Message):
+    message: str
+
+
+NOTIFY_EVENTS = {"checkpoint": "information", "pause": "information", "resume": "information",
+                 "stopped": "warning", "diverged": "error", "failed": "error", "finished": "information"}
+
+
+class WatchApp(App[str | None]):
+    CSS_PATH = "watch.tcss"
+    TITLE = "osig watch"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("p", "pause", "Pause/resume"),
+        Binding("c", "checkpoint", "Checkpoint"),
+        Binding("s", "stop", "Stop"),
+        Binding("left_square_bracket", "step(-1)", "Back", key_display="["),
+        Binding("right_square_bracket", "step(1)", "Fwd", key_display="]"),
+        Binding("left_curly_bracket", "step(-10)", "Back 10 steps", key_display="{", show=False),
+        Binding("right_curly_bracket", "step(10)", "Forward 10 steps", key_display="}", show=False),
+        Binding("g", "latest", "Latest step", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit_watch", "Quit"),
+        Binding("ctrl+c", "quit_watch", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, run_dir: str | Path, *, image_mode: str = "halfcell", poll_interval: float = 0.25):
+        """Opens the run now, so a directory that is not a run fails before the screen changes."""
+        super().__init__()
+        self.poller = StorePoller(run_dir)
+        self.info = self.poller.info
+        self.image_mode = image_mode
+        self.poll_interval = poll_interval
+        self.progress: Progress | None = None
+        self.view: StepView | None = None
+        self.updates = 0  # poll results received (tests wait on it)
+        self._wake = Event()
+        self._stopping = Event()
+        self._seen_events = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        from osig_tui.screens.dashboard import DashboardScreen
+        self.push_screen(DashboardScreen())
+        self._poll()
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        worker = get_current_worker()
+        run_poll_loop(self.poller, lambda r: self.post_message(StoreUpdated(r)),
+                      lambda m: self.post_message(StoreFailed(m)),
+                      lambda: worker.is_cancelled or self._stopping.is_set(), self._wake, self.poll_interval)
+
+    def on_unmount(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def exit(self, *args, **kwargs) -> None:
+        self._stopping.set()
+        self._wake.set()
+        super().exit(*args, **kwargs)
+
+    # ------------------------------------------------------------------ data in
+    def on_store_updated(self, message: StoreUpdated) -> None:
+        r = message.result
+        if r.progress is not None:
+            self.progress = r.progress
+            if self._seen_events:
+                for e in r.progress.events:
+                    severity = NOTIFY_EVENTS.get(e.get("kind"))
+                    if severity:
+                        self.notify(str(e.get("message")), title=str(e.get("kind")), severity=severity, markup=False)
+            self._seen_events = True
+        if r.view is not None:
+            self.view = r.view
+        self.updates += 1
+        for screen in self.screen_stack:
+            apply = getattr(screen, "apply_update", None)
+            if apply is not None:
+                apply(r.progress is not None, r.view is not None)
+
+    def on_store_failed(self, message: StoreFailed) -> None:
+        self.notify(message.message, title="could not read the run", severity="error", markup=False)
+
+    @property
+    def live(self) -> bool:
+        return self.progress is not None and self.progress.live
+
+    @property
+    def status(self) -> str:
+        return "starting" if self.progress is None else self.progress.status
+
+    # ------------------------------------------------------------------ controls
+    def _send(self, command: str, note: str) -> None:
+        try:
+            self.poller.send(command)
+        except Exception as e:  # a read-only disk or a vanished run: say so, keep the monitor up
+            self.notify(f"could not send '{command}': {e}", severity="error", markup=False)
+            return
+        self.notify(note, markup=False)
+        self._wake.set()
+
+    def _need_live(self, what: str) -> bool:
+        if self.live:
+            return True
+        self.notify(f"the run is {self.status}; there is nothing to {what}", severity="warning", markup=False)
+        return False
+
+    def action_pause(self) -> None:
+        if not self._need_live("pause"):
+            return
+        if self.status == "paused":
+            self._send("resume", "asked the engine to resume")
+        else:
+            self._send("pause", "asked the engine to pause (it pauses between steps)")
+
+    def action_checkpoint(self) -> None:
+        if self._need_live("checkpoint"):
+            self._send("checkpoint", "asked the engine to checkpoint after this step")
+
+    def action_stop(self) -> None:
+        if not self._need_live("stop"):
+            return
+        from osig_tui.screens.modals import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._send("stop", "asked the engine to stop (it checkpoints first)")
+        self.push_screen(ConfirmScreen("Stop training? The engine checkpoints and ends the run "
+                                       "(continue it later with `osig run --resume RUN_DIR`).",
+                                       "Stop training", "Keep training"), done)
+
+    def action_step(self, delta: int) -> None:
+        if self.status in ("running", "starting"):
+            self.notify("pause training (p) to step through its history", severity="warning")
+            return
+        h = None if self.progress is None else self.progress.history
+        if h is None or h.last_step is None:
+            return
+        base = h.last_step if self.view is None or self.view.step is None else self.view.step
+        target = min(max(base + delta, int(h.steps[0])), h.last_step)
+        self.poller.request_step(None if target >= h.last_step else target)
+        self._wake.set()
+
+    def action_latest(self) -> None:
+        self.poller.request_step(None)
+        self._wake.set()
+
+    def action_help(self) -> None:
+        from osig_tui.screens.help import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_quit_watch(self) -> None:
+        if not self.live:
+            self.exit(None)
+            return
+        from osig_tui.screens.modals import QuitScreen
+
+        def done(choice: str | None) -> None:
+            if choice == "stop":
+                try:
+                    self.poller.send("stop")
+                except Exception as e:
+                    self.exit(f"could not ask the engine to stop: {e}")
+                    return
+                self.exit(f"asked the engine to stop; the run stays in {self.info.path}")
+            elif choice == "leave":
+                self.exit(f"training continues in the background; re-attach with: osig watch {self.info.path}")
+        self.push_screen(QuitScreen(), done)
