@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import signal
+import sqlite3
 import threading
 import time
 from datetime import datetime
@@ -77,6 +78,7 @@ class Engine:
         self._perm_pos = 0
         self._stop_signal: str | None = None
         self._prev_loss = math.nan
+        self._diverged: str | None = None
 
     # ------------------------------------------------------------------ start
     def config_doc(self) -> dict:
@@ -88,6 +90,8 @@ class Engine:
 
     def start_fresh(self) -> None:
         self.writer.acquire_lock()
+        if self.is_writer and (self.dir / L.CONFIG_FILE).exists():  # another process made a run here since we checked
+            raise ConfigError(f"'{self.dir}' already holds a run; use --resume to continue it or --force to replace it")
         self.writer.create(self.config_doc())
         d = self.data_cpu
         texts = [d.describe(i) for i in range(d.n)] if d.kind in ("text", "regression") else None
@@ -98,33 +102,52 @@ class Engine:
 
     def start_resume(self) -> None:
         self.writer.acquire_lock()
-        ckpts = RunReader(self.dir).checkpoints()
+        reader = RunReader(self.dir)
+        ckpts = reader.checkpoints()
+        reader.close()
         if not ckpts:
-            raise L.RunStoreError(f"'{self.dir}' has no checkpoint to resume from")
-        state = None
-        for step, path in reversed(ckpts):  # the newest readable one
+            raise L.RunStoreError(f"'{self.dir}' has no checkpoint to resume from (it ended before its first "
+                                  f"checkpoint); start it again with --force")
+        skipped: list[str] = []
+        for step, path in reversed(ckpts):  # the newest checkpoint that loads and fits this run
             try:
-                state = load_checkpoint(path)
+                self._load_state(load_checkpoint(path), path)
                 break
             except L.RunStoreError:
-                continue
-        if state is None:
-            raise L.RunStoreError(f"every checkpoint in '{self.dir / L.CHECKPOINT_DIR}' is corrupt")
-        self.model.load_state_dict(state["model"])
-        if state["optim"] is not None:
-            self.optimizer.load_state_dict(state["optim"])
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        self.batch_gen.set_state(rng["batches"])
-        if "perm" in rng and rng["perm"].numel():
-            self._perm = rng["perm"].to(torch.long)
-            self._perm_pos = int(state["extra"].get("perm_pos", 0))
-        self.step = state["step"]
-        self.shared.update(state["extra"].get("shared", {}))
+                skipped.append(path.name)
+        else:
+            raise L.RunStoreError(f"every checkpoint in '{self.dir / L.CHECKPOINT_DIR}' is corrupt or does not fit this run")
         self.writer.reopen(keep_through_step=self.step - 1)
-        self.recorder.restore(RunReader(self.dir), self.step)
+        reader = RunReader(self.dir)
+        try:
+            self.recorder.restore(reader, self.step)
+            before = reader.metrics(since=self.step - 2).get("train_loss")
+            if before is not None and len(before):  # what the loss-spike trigger compares with
+                self._prev_loss = float(before[0])
+        finally:
+            reader.close()
         self._mark_running()
-        self.writer.event(self.step, "resume", f"resumed at step {self.step} on {self.device}")
+        note = f" (skipped unreadable {', '.join(skipped)})" if skipped else ""
+        self.writer.event(self.step, "resume", f"resumed at step {self.step} on {self.device}{note}")
+
+    def _load_state(self, state: dict, path: Path) -> None:
+        """Model, optimizer, RNG and batch order from a checkpoint; one that does not fit is corrupt."""
+        self._perm, self._perm_pos = None, 0
+        try:
+            self.model.load_state_dict(state["model"])
+            if state["optim"] is not None:
+                self.optimizer.load_state_dict(state["optim"])
+            rng = state["rng"]
+            torch.set_rng_state(rng["torch"])
+            self.batch_gen.set_state(rng["batches"])
+            if "perm" in rng and rng["perm"].numel():
+                self._perm = rng["perm"].to(torch.long)
+                self._perm_pos = int(state["extra"].get("perm_pos", 0))
+            self.step = int(state["step"])
+            self.shared.update(state["extra"].get("shared", {}))
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise L.RunStoreError(f"checkpoint '{path}' does not fit this run ({first[:200]})") from None
 
     def _mark_running(self) -> None:
         self.writer.set_meta(status="running", pid=os.getpid(), host=os.uname().nodename, device=str(self.device),
@@ -147,17 +170,23 @@ class Engine:
                 status = "finished"
             if status != "diverged":
                 self.checkpoint()
-            reason = {"stopped": f"stopped at step {self.step}" + (f" by {self._stop_signal}" if self._stop_signal else "")}.get(status)
+            else:  # a checkpoint of the weights that gave the non-finite loss is no good checkpoint
+                (self.dir / L.CHECKPOINT_DIR / L.checkpoint_name(self.step)).unlink(missing_ok=True)
+            reason = {"stopped": f"stopped at step {self.step}" + (f" by {self._stop_signal}" if self._stop_signal else ""),
+                      "diverged": self._diverged}.get(status)
             self.writer.set_meta(status=status, finished=time.time(), **({"error": reason} if reason else {}))
             self.writer.event(self.step, status, reason or status)
             return status
         except Exception as e:
-            msg = _one_line(e)
+            storage = isinstance(e, (OSError, sqlite3.Error))  # a full disk, a vanished mount, a broken file
+            msg = _storage_failure(self.dir, self.step, e) if storage else _one_line(e)
             try:
                 self.writer.set_meta(status="failed", error=msg)
                 self.writer.event(self.step, "failed", msg)
             except Exception:  # the disk may be the problem; the reader treats a dead writer as failed
                 pass
+            if storage:
+                raise L.RunStoreError(msg) from None
             raise
         finally:
             restore()
@@ -180,9 +209,7 @@ class Engine:
             train_loss = self.grads.minibatch(idx)
             train_acc = res.accuracy if res is not None else math.nan
         if not math.isfinite(train_loss):
-            msg = f"the training loss became {train_loss} at step {t}; the run diverged (try a smaller --lr)"
-            self.writer.set_meta(error=msg)
-            self.writer.event(t, "diverged", msg)
+            self._diverged = f"the training loss became {train_loss} at step {t}; the run diverged (try a smaller --lr)"
             return False
         scalars: dict[str, float] = {"train_loss": train_loss, "train_acc": train_acc, "lr": cfg.lr}
         rec = self.recorder.record(t, res) if record else None
@@ -297,7 +324,26 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
+def _storage_failure(run_dir: Path, step: int, e: BaseException) -> str:
+    """One sentence for a write that failed mid-run: what, where, what is kept, how to go on."""
+    if isinstance(e, OSError):
+        why = (e.strerror or str(e) or type(e).__name__) + (f" ('{e.filename}')" if e.filename else "")
+    else:
+        why = f"{str(e).strip() or type(e).__name__} ('{run_dir / L.DB_FILE}')"
+    return (f"the run stopped at step {step} because writing to its directory failed: {why}; the steps before "
+            f"it are kept, and `osig run --resume {run_dir}` continues from the last checkpoint once this is fixed")
+
+
 # ---------------------------------------------------------------------- public entry points
+def _start(engine: Engine, start: Callable[[], None]) -> None:
+    """Run a start step; if it fails, release the lock and files so the same process can try again."""
+    try:
+        start()
+    except BaseException:
+        engine.writer.close()
+        raise
+
+
 def prepare_run_dir(run_dir: Path, force: bool) -> None:
     """Refuse to overwrite a run unless forced; a forced overwrite still refuses a live run."""
     if (run_dir / L.CONFIG_FILE).exists() or (run_dir / L.DB_FILE).exists():
@@ -320,7 +366,7 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, *, force: bool = Fa
     if os.environ.get("RANK", "0") == "0":  # other ranks of a distributed run write nothing
         prepare_run_dir(path, force)
     engine = Engine(cfg, path, progress)
-    engine.start_fresh()
+    _start(engine, engine.start_fresh)
     engine.run()
     return Run(path) if engine.is_writer else None
 
@@ -338,7 +384,7 @@ def resume(run_dir: str | Path, steps: int | None = None, progress: Progress | N
         cfg = cfg.replace(steps=steps)
     cfg.validate()
     engine = Engine(cfg, path, progress)
-    engine.start_resume()
+    _start(engine, engine.start_resume)
     if steps is not None:
         engine.writer.set_meta(total_steps=steps)
         import json

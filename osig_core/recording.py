@@ -46,8 +46,7 @@ class LossRecorder:
         self.detector = None
         if cfg.groups:
             from osig_core.instruments.groups import GroupDetector
-            det_labels = labels if data.is_classification else np.zeros(len(labels), np.int64)
-            self.detector = GroupDetector(self.n, det_labels, list(data.classes) if data.is_classification else [],
+            self.detector = GroupDetector(self.n, labels, list(data.classes) if data.is_classification else [],
                                           k=cfg.outliers_k, window=cfg.group_window, seed=cfg.seed)
         self._last_pairs_json = ""
 
@@ -71,6 +70,11 @@ class LossRecorder:
         return row
 
     def record(self, step: int, res: PassResult) -> StepRecord:
+        # a diverging run's losses overflow float16 (stored as inf) and give inf - inf: data, not warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._record(step, res)
+
+    def _record(self, step: int, res: PassResult) -> StepRecord:
         f16 = self._full_row(res.losses, np.nan).astype(np.float16)
         losses = f16.astype(np.float32)
         preds = self._full_row(res.preds.float(), 0).astype(np.int64) if res.preds.dtype != torch.float32 else None
@@ -123,5 +127,6 @@ class LossRecorder:
             window = rows[-(self.cfg.group_window + 1):]
             self.detector.warm_start(np.asarray(losses[window], dtype=np.float32), [int(s) for s in steps[window]],
                                      np.asarray(reader.preds()[window]).astype(np.int64))
+            self.detector.load_pairs(reader.pairs_all())  # ids continue where the run left off
             snap = reader.pairs_at(step - 1)
             self._last_pairs_json = json.dumps(snap, sort_keys=True, default=float)

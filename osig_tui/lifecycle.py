@@ -112,26 +112,35 @@ def _engine_error(tail: str) -> str | None:
     return None
 
 
+def _engine_registered(run_dir: Path, pid: int | None) -> bool:
+    """Whether run_dir is a readable run whose meta names this engine (any engine if pid is None)."""
+    if not (run_dir / CONFIG_FILE).is_file():
+        return False
+    try:
+        reader = RunReader(run_dir)
+    except RunStoreError:
+        return False  # config written, database not yet
+    try:
+        got = reader.meta().get("pid")
+    except RunStoreError:
+        return False
+    finally:
+        reader.close()
+    return got is not None and (pid is None or got == pid)
+
+
 def wait_until_ready(run_dir: Path, proc: subprocess.Popen | None, timeout: float = 600.0,
                      on_wait: Callable[[float], None] | None = None, poll: float = 0.1) -> None:
-    """Block until run_dir is a readable run whose engine has registered (or has already ended).
+    """Block until run_dir is a readable run registered by `proc` (which may also have ended already).
 
     Raises EngineStartError (with the log tail) if the engine exits before that or the time runs out.
     """
     t0 = time.monotonic()
+    pid = None if proc is None else proc.pid
     while True:
         code = proc.poll() if proc is not None else None
-        if (run_dir / CONFIG_FILE).is_file():
-            try:
-                reader = RunReader(run_dir)
-                try:
-                    if reader.meta().get("pid") is not None or code is not None:
-                        return
-                finally:
-                    reader.close()
-            except RunStoreError:
-                if code is not None:
-                    raise
+        if _engine_registered(run_dir, pid):
+            return
         if code is not None:
             _raise_early_exit(run_dir, code)
         waited = time.monotonic() - t0

@@ -208,13 +208,22 @@ class GroupDetail:
     sides: tuple[GroupSide, ...] = ()
     classes: tuple[str, ...] = ()
     prev_step: int | None = None
+    x_gap: float | None = None  # 1-D runs: inputs closer than this belong to one interval
 
 
 def _find_pair(reader: RunReader, pair_id: int, step: int | None) -> dict | None:
-    for p in reader.pairs_at(step) if step is not None else ():
-        if int(p.get("id", -1)) == pair_id:
-            return p
-    return next((p for p in reader.pairs_all() if int(p.get("id", -1)) == pair_id), None)
+    """The pair as it was at `step` (else its latest state), with first/last step from its history."""
+    latest = next((p for p in reader.pairs_all() if int(p.get("id", -1)) == pair_id), None)
+    at_step = next((p for p in (reader.pairs_at(step) if step is not None else ())
+                    if int(p.get("id", -1)) == pair_id), None)
+    pair = dict(at_step or latest or {})
+    if not pair:
+        return None
+    if latest is not None:
+        last = int(latest.get("last_step") or 0)
+        pair["last_step"] = last if step is None else min(last, step)
+        pair["first_step"] = latest.get("first_step", pair.get("first_step"))
+    return pair
 
 
 def load_group(reader: RunReader, info: RunInfo, pair_id: int, step: int | None, end: int,
@@ -255,4 +264,12 @@ def load_group(reader: RunReader, info: RunInfo, pair_id: int, step: int | None,
     return GroupDetail(pair_id, step, True, float(pair.get("score") or 0.0),
                        float(period) if isinstance(period, (int, float)) else None,
                        int(pair.get("first_step") or 0), int(pair.get("last_step") or 0), tuple(sides),
-                       info.classes, prev_step)
+                       info.classes, prev_step, _x_gap(xs))
+
+
+def _x_gap(xs: np.ndarray | None) -> float | None:
+    """Three times the mean spacing of all 1-D inputs."""
+    if xs is None or not len(xs):
+        return None
+    v = np.asarray(xs, np.float64).reshape(len(xs), -1)[:, 0]
+    return 3.0 * float(np.ptp(v)) / max(1, len(v) - 1) or 1e-9

@@ -78,15 +78,18 @@ def test_opposition_score_needs_both_anticorrelation_and_size():
     wave = np.cos(np.pi * np.arange(20))
     rows[:, :10] += wave[:, None]
     rows[:, 10:20] -= wave[:, None]
-    a, b = np.arange(10), np.arange(10, 20)
-    score, corr, ratio = opposition(rows, a, b)
+    def opp(r):
+        return opposition(r[:, :10], r[:, 10:20], float(np.abs(r).mean()))
+
+    score, corr, ratio = opp(rows)
     assert corr < -0.99 and ratio > 5 and score > 0.9
+    assert ratio == pytest.approx(np.abs(rows[:, :20]).mean() / np.abs(rows).mean())
     rows[:, 10:20] = rows[:, :10]  # moving together: no opposition
-    assert opposition(rows, a, b)[0] == 0.0
+    assert opp(rows)[0] == 0.0
     small = rng.normal(0, 0.05, (20, 200))
     small[:, :10] += 0.05 * wave[:, None]
     small[:, 10:20] -= 0.05 * wave[:, None]
-    assert opposition(small, a, b)[0] < 0.3  # opposed, but no larger than everybody else
+    assert opp(small)[0] < 0.3  # opposed, but no larger than everybody else
 
 
 def test_class_names_or_bins_for_histograms():

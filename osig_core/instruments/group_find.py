@@ -1,11 +1,12 @@
 """Finding paired groups in one window of loss changes (no memory across steps; tracking is separate).
 
 Three stages, each bounded:
-1. modes: among the candidates (samples that keep showing up in the extremes, at most a few
-   hundred), seed from the strongest mover, gather the samples whose Δloss series correlate with
-   it (one side) and against it (the other side), refine the profile, repeat. O(m·w) per seed.
-2. expansion: correlate every sample's window series with each mode profile (O(N·w) per mode) and
-   keep the large movers, so a group holds all of its samples rather than only the top-k ones.
+1. modes: among the candidates (samples that keep showing up in the extremes, a few hundred at
+   most), seed from the strongest mover, gather the samples whose Δloss series correlate with it
+   (one side) and against it (the other side), refine the profile, repeat. O(m·w) per seed.
+2. expansion: every sample moving well above the median is correlated with each mode profile
+   (O(w) each) and joins the side it matches, so a group holds all of its samples rather than
+   only the top-k ones.
 3. class split: at the edge of stability every oscillating sample moves in phase along the same
    top-Hessian direction, so one mode can hold several features' pairs at once (measured:
    sky and wheels pairs' Δloss correlated at +0.99). Their members differ in which classes the
@@ -27,8 +28,10 @@ class FindSettings:
     min_hits: int = 2  # extremes appearances in the window to become a candidate
     max_candidates: int = 384
     max_seeds: int = 48
-    corr_threshold: float = 0.7  # candidates: |corr| with the mode profile to join a side (at least;
-    member_threshold: float = 0.6  # expansion: likewise;  both are raised in short windows, see chance_threshold)
+    # |corr| with a mode profile to join a side, for candidates and in the expansion; both are raised
+    # where chance could reach them (short windows, many tests): see chance_threshold
+    corr_threshold: float = 0.7
+    member_threshold: float = 0.6
     amp_factor: float = 1.5  # expansion: series std must exceed this × the dataset's median std
     amp_ref: str = "median"  # "median" or "mean" std of all samples as the reference movement
     side_floor: float = 0.5  # drop side members moving less than this × the side's median movement
@@ -76,7 +79,7 @@ def find_modes(z: np.ndarray, strength: np.ndarray, s: FindSettings) -> list[np.
             c = z @ prof
             pos = free & (c >= tau)
             neg = free & (c <= -tau)
-            if not pos.any() or not neg.any():
+            if pos.sum() < s.min_side or neg.sum() < s.min_side:
                 break
             new = z[pos].mean(axis=0) - z[neg].mean(axis=0)
             norm = np.linalg.norm(new)
@@ -93,33 +96,40 @@ def find_modes(z: np.ndarray, strength: np.ndarray, s: FindSettings) -> list[np.
     return modes
 
 
-def expand_modes(rows: np.ndarray, modes: list[np.ndarray], s: FindSettings) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """For each mode: (side+ ids, side- ids, strength of each id) over all N samples.
+def expand_modes(window, modes: list[np.ndarray], s: FindSettings) -> list[tuple[np.ndarray, ...]]:
+    """For each mode: (side+ ids, side- ids, their movements along the mode) over all N samples.
 
-    Each sample joins at most one mode (the one it correlates with most) and only if it moves
-    `amp_factor` times more than an average sample.
+    Only samples moving `amp_factor` times more than the median sample are looked at (an O(N)
+    test on running sums); their window series are gathered and correlated with the profiles.
+    Each joins at most one mode: the one it correlates with most.
     """
-    w, n = rows.shape
-    sigma = rows.std(axis=0)
-    ref = float(np.median(sigma)) if s.amp_ref == "median" else float(sigma.mean())
-    if not modes or ref <= 0:
+    if not modes:
         return []
-    prof = np.stack(modes, axis=1)  # [w, M]
-    prof = prof - prof.mean(axis=0, keepdims=True)
-    prof /= np.maximum(np.linalg.norm(prof, axis=0, keepdims=True), 1e-12)
-    proj = rows.T @ prof / np.sqrt(w)  # [N, M]: corr × sigma
-    corr = np.divide(proj, sigma[:, None], out=np.zeros_like(proj), where=sigma[:, None] > 0)
-    best = np.argmax(np.abs(corr), axis=1)
-    best_corr = corr[np.arange(n), best]
-    big = sigma >= s.amp_factor * ref
-    tau = max(s.member_threshold, chance_threshold(w, int(big.sum())))
+    sigma = window.spread()
+    moving = sigma[sigma > 0]  # samples that never move (untracked in minibatch runs) are no reference
+    if moving.size == 0:
+        return []
+    ref = float(np.median(moving)) if s.amp_ref == "median" else float(moving.mean())
+    big = np.flatnonzero(sigma >= s.amp_factor * ref)
+    if len(big) == 0:
+        return []
+    series = window.series(big)  # [w, B]
+    w = series.shape[0]
+    prof = np.stack(modes, axis=0)  # [M, w]
+    prof = prof - prof.mean(axis=1, keepdims=True)
+    prof /= np.maximum(np.linalg.norm(prof, axis=1, keepdims=True), 1e-12)
+    proj = (prof @ series) / np.sqrt(w)  # [M, B]: corr × sigma
+    corr = proj / np.maximum(sigma[big], 1e-30)[None, :]
+    best = np.argmax(np.abs(corr), axis=0)
+    best_corr = corr[best, np.arange(len(big))]
+    tau = max(s.member_threshold, chance_threshold(w, len(big)))
     out = []
     for j in range(len(modes)):
-        mine = big & (best == j)
-        pos = np.flatnonzero(mine & (best_corr >= tau))
-        neg = np.flatnonzero(mine & (best_corr <= -tau))
-        strength = np.abs(proj[:, j])
-        out.append((pos, neg, strength))
+        mine = best == j
+        pos = mine & (best_corr >= tau)
+        neg = mine & (best_corr <= -tau)
+        power = np.abs(proj[j])
+        out.append((big[pos], big[neg], power[pos], power[neg]))
     return out
 
 
@@ -169,12 +179,14 @@ def split_by_classes(pos: np.ndarray, neg: np.ndarray, labels: np.ndarray, preds
         return [(pos, neg)]
     ids = np.concatenate([pos, neg])
     comp_of = class_components(ids, labels, preds, n_classes, s.class_link, s.min_side)
-    lab_pos, lab_neg = labels[pos].astype(np.int64), labels[neg].astype(np.int64)
+    lut = np.full(n_classes, -1, dtype=np.int64)
+    for c, r in comp_of.items():
+        lut[c] = r
+    comp_pos, comp_neg = lut[labels[pos].astype(np.int64)], lut[labels[neg].astype(np.int64)]
     pairs, leftover_pos, leftover_neg = [], [], []
     for comp in sorted(set(comp_of.values())):
-        classes = [c for c, r in comp_of.items() if r == comp]
-        a = pos[np.isin(lab_pos, classes)]
-        b = neg[np.isin(lab_neg, classes)]
+        a = pos[comp_pos == comp]
+        b = neg[comp_neg == comp]
         if len(a) >= s.min_side and len(b) >= s.min_side:
             pairs.append((a, b))
         else:
@@ -201,21 +213,24 @@ def find_pairs(window, labels: np.ndarray, n_classes: int, s: FindSettings,
         cand = np.concatenate([keep[: s.max_candidates], cand[~np.isin(cand, keep)]])[: s.max_candidates]
     if len(cand) < 2 * s.min_side:
         return []
-    rows = window.rows()
-    series = rows[:, cand].T
+    series = window.series(cand).T  # [m, w]
     strength = np.abs(series).sum(axis=1)
     modes = find_modes(standardize(series), strength, s)
     pairs = []
-    for pos, neg, power in expand_modes(rows, modes, s):
+    for pos, neg, p_pos, p_neg in expand_modes(window, modes, s):
         if len(pos) < s.min_side or len(neg) < s.min_side:
             continue
-        pos = pos[np.argsort(-power[pos], kind="stable")][: s.max_members]
-        neg = neg[np.argsort(-power[neg], kind="stable")][: s.max_members]
+        top_pos = np.argsort(-p_pos, kind="stable")[: s.max_members]
+        top_neg = np.argsort(-p_neg, kind="stable")[: s.max_members]
+        pos, p_pos, neg, p_neg = pos[top_pos], p_pos[top_pos], neg[top_neg], p_neg[top_neg]
+        power = dict(zip(np.concatenate([pos, neg]).tolist(), np.concatenate([p_pos, p_neg]).tolist()))
         preds = window.pred_rows(np.concatenate([pos, neg])) if window.preds is not None else None
         for a, b in split_by_classes(pos, neg, labels, preds, n_classes, s):
             if s.side_floor > 0:
-                a = a[power[a] >= s.side_floor * np.median(power[a])]
-                b = b[power[b] >= s.side_floor * np.median(power[b])]
+                pa = np.array([power[i] for i in a.tolist()])
+                pb = np.array([power[i] for i in b.tolist()])
+                a = a[pa >= s.side_floor * np.median(pa)] if len(a) else a
+                b = b[pb >= s.side_floor * np.median(pb)] if len(b) else b
             if len(a) >= s.min_side and len(b) >= s.min_side:
                 pairs.append((np.sort(a), np.sort(b)))
     return pairs

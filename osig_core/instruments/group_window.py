@@ -1,7 +1,8 @@
 """The sliding window the group detector looks at: the last W per-sample loss changes, predictions
 and which samples were extremes.
 
-Memory is O(W·N); each push is O(N) and keeps the extreme-hit counts incremental (O(k) per step).
+Memory is O(W·N); each push is O(N) (plus an exact O(W·N) refresh of the running sums every W
+pushes) and keeps the extreme-hit counts incremental (O(k) per step).
 """
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ class DeltaWindow:
         self.hits: deque[np.ndarray] = deque(maxlen=self.window)
         self.hit_count = np.zeros(self.n, dtype=np.int32)
         self._next = 0  # ring position of the next row to write
+        # running per-sample sums over the window, so spread needs O(N) per step, not O(W·N)
+        self._sum = np.zeros(self.n, dtype=np.float64)
+        self._sumsq = np.zeros(self.n, dtype=np.float64)
+        self._abs_mean = np.zeros(self.window, dtype=np.float64)  # mean |Δ| of each ring row
+        self._pushes = 0
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -33,20 +39,45 @@ class DeltaWindow:
         hit_ids = np.unique(np.asarray(hit_ids, dtype=np.int64))
         self.hits.append(hit_ids)
         np.add.at(self.hit_count, hit_ids, 1)
+        delta = np.asarray(delta, dtype=np.float32)
+        if len(self.steps) == self.window:  # the row about to be overwritten leaves the sums
+            old = self.delta[self._next].astype(np.float64)
+            self._sum -= old
+            self._sumsq -= old * old
         self.delta[self._next] = delta
+        self._abs_mean[self._next] = float(np.abs(delta).mean(dtype=np.float64)) if self.n else 0.0
+        new = delta.astype(np.float64)
+        self._sum += new
+        self._sumsq += new * new
         if self.preds is not None:
             self.preds[self._next] = -1 if preds is None else np.asarray(preds, dtype=np.int64)
         self.steps.append(int(step))
         self._next = (self._next + 1) % self.window
+        self._pushes += 1
+        if self._pushes % self.window == 0:  # recompute exactly now and then: no drift, no lost precision
+            live = self.delta[self.order()].astype(np.float64)
+            self._sum = live.sum(axis=0)
+            self._sumsq = (live * live).sum(axis=0)
+
+    def spread(self) -> np.ndarray:
+        """Per-sample standard deviation of Δloss over the window: [N] (O(N) from running sums)."""
+        w = max(len(self.steps), 1)
+        mean = self._sum / w
+        return np.sqrt(np.maximum(self._sumsq / w - mean * mean, 0.0))
+
+    def mean_abs(self) -> float:
+        """Mean |Δloss| over all samples and window steps."""
+        w = len(self.steps)
+        return float(self._abs_mean[self.order()].mean()) if w else 0.0
+
+    def series(self, ids: np.ndarray) -> np.ndarray:
+        """Δloss of `ids` over the window, chronological: [w, len(ids)] (gathers only those columns)."""
+        return self.delta[np.ix_(self.order(), np.asarray(ids, dtype=np.int64))]
 
     def order(self) -> np.ndarray:
         """Ring rows in chronological order (oldest first)."""
         w = len(self.steps)
         return (self._next - w + np.arange(w)) % self.window
-
-    def rows(self) -> np.ndarray:
-        """Δloss of the window, chronological: [w, N] (a copy)."""
-        return self.delta[self.order()]
 
     def pred_rows(self, ids: np.ndarray) -> np.ndarray | None:
         """Predicted classes of `ids` over the window: [len(ids), w] (-1 where unknown)."""

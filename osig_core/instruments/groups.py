@@ -48,8 +48,14 @@ def vgrad_filter(a: np.ndarray, b: np.ndarray, vg: dict[int, float]) -> tuple[np
 
 
 class GroupDetector:
-    """Incremental detector; memory O(window·N), work per step O(N·window) plus O(candidates²·window)
-    with candidates bounded by `settings.max_candidates`.
+    """Incremental detector. Memory O(window·N); work per step O(N) (Δ, top-k, running sums) plus
+    O(window·B) for the B samples moving well above the median, plus O(m·window) per mode seed over
+    m ≤ `settings.max_candidates` candidates. Never O(N²).
+
+    `v_grad` (id -> gradient component along the top Hessian eigenvector, from the latest estimate)
+    is kept until the next one arrives and used to drop members whose sign puts them on the other
+    side of the valley (reported as "vgrad_agreement"). `seed` is stored only: detection is
+    deterministic.
 
     Resume: `warm_start(rows, steps, preds)` refills the window from the stored loss rows, and either
     `load_pairs(stored pair dicts)` or `load_state_dict(d)` (small, JSON-able) restores pair ids.
@@ -90,8 +96,8 @@ class GroupDetector:
         up, down = top_k_extremes(delta, self.k)
         extremes = extremes_record(delta, up, down, self.labels, preds_prev, preds_now)
         self.window.push(step, delta, preds_now if self.is_classes else None, self._hits(delta, up, down))
-        if v_grad:
-            self.vgrad.update({int(i): float(v) for i, v in v_grad.items()})
+        if v_grad:  # replaced, not merged: an eigenvector's sign is arbitrary from one estimate to the next
+            self.vgrad = {int(i): float(v) for i, v in v_grad.items()}
         pairs = self._detect(step)
         losses_now = np.nan_to_num(np.asarray(losses_now, dtype=np.float64), nan=0.0, posinf=1e30)
         group_losses, tracked, member_ids = [], {}, []
@@ -108,12 +114,12 @@ class GroupDetector:
             score = float(np.abs(delta[ids]).astype(np.float64).sum() / total)
         return DetectionStep(extremes, pairs, group_losses, score, tracked)
 
-    def _find(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dict], np.ndarray | None]:
-        """Pairs in the current window that pass the filters (no ids yet), their numbers, the window rows."""
+    def _find(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dict]]:
+        """Pairs in the current window that pass the filters (no ids yet) and their numbers."""
         s = self.settings
         raw = find_pairs(self.window, self.namer.codes, self.namer.n_codes if self.is_classes else 0, s,
                          keep=self._keep)
-        rows = self.window.rows() if raw else None
+        overall = self.window.mean_abs() if raw else 0.0
         kept, extra = [], []
         for a, b in raw:
             agree = None
@@ -121,13 +127,14 @@ class GroupDetector:
                 a, b, agree = vgrad_filter(a, b, self.vgrad)
                 if len(a) < s.min_side or len(b) < s.min_side:
                     continue
-            score, corr, ratio = opposition(rows, a, b)
+            sa, sb = self.window.series(a), self.window.series(b)
+            score, corr, ratio = opposition(sa, sb, overall)
             if score < s.min_score or corr > -s.min_anticorr:
                 continue
             kept.append((a, b))
             extra.append({"score": round(score, 4), "corr": round(corr, 4), "amp_ratio": round(ratio, 3),
-                          "vgrad_agreement": agree})
-        return kept, extra, rows
+                          "period": pair_period(sa, sb), "vgrad_agreement": agree})
+        return kept, extra
 
     def _mark_members(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Remember who is in a pair (left out of the extra extremes) and a few members of each side
@@ -141,12 +148,12 @@ class GroupDetector:
         self._keep = np.unique(np.concatenate(keep)) if keep else None
 
     def _detect(self, step: int) -> list[dict]:
-        kept, extra, rows = self._find()
+        kept, extra = self._find()
         self._mark_members(kept)
         out = []
         for (pid, a, b), info in zip(self.tracker.assign(step, kept), extra):
             rec = self.tracker.records[pid]
-            d = {"id": pid, "score": info["score"], "period": pair_period(rows, a, b),
+            d = {"id": pid, "score": info["score"], "period": info["period"],
                  "first_step": rec["first_step"], "last_step": rec["last_step"],
                  "corr": info["corr"], "amp_ratio": info["amp_ratio"],
                  "sides": [{"members": a.tolist(), "classes": self.namer.histogram(a)},

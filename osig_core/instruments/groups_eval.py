@@ -57,3 +57,10 @@ def evaluate_groups(pairs_history: list[dict], features: dict[str, np.ndarray], 
                         "first_step": first if first is not None else step,
                         "pair_id": None if pid is None else int(pid)})
     return results
+
+
+def snapshots(records: list[tuple[int, list[dict]]]) -> list[dict]:
+    """Per-step pair snapshots [{"step", **pair}] from stored (step, pairs) records, e.g.
+    `run.records("pairs")`: the best input for evaluate_groups (a pair's latest membership alone
+    is often its weakest moment)."""
+    return [{"step": int(step), **p} for step, pairs in records for p in pairs]

@@ -10,24 +10,19 @@ import numpy as np
 AMP_SCALE = 3.0
 
 
-def side_series(rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Mean Δloss of a side at each window step: [w]."""
-    return rows[:, ids].mean(axis=1)
-
-
-def opposition(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """(score in [0, 1], corr of the sides' mean Δloss, amplitude ratio).
+def opposition(series_a: np.ndarray, series_b: np.ndarray, overall_abs: float) -> tuple[float, float, float]:
+    """(score in [0, 1], corr of the sides' mean Δloss, amplitude ratio) from the sides' window
+    series [w, n_a] and [w, n_b] and the whole dataset's mean |Δloss| over the window.
 
     score = max(0, -corr) × tanh(max(ratio - 1, 0) / AMP_SCALE), where ratio is the members' mean
-    |Δloss| over the window divided by the whole dataset's: strongly AND largely opposed -> near 1.
+    |Δloss| divided by the dataset's: strongly AND largely opposed -> near 1.
     """
-    sa, sb = side_series(rows, a), side_series(rows, b)
+    sa, sb = series_a.mean(axis=1), series_b.mean(axis=1)
     ca, cb = sa - sa.mean(), sb - sb.mean()
     denom = float(np.linalg.norm(ca) * np.linalg.norm(cb))
     corr = float(ca @ cb / denom) if denom > 1e-20 else 0.0
-    overall = float(np.abs(rows).mean())
-    members = float(np.abs(rows[:, np.concatenate([a, b])]).mean())
-    ratio = members / overall if overall > 0 else 0.0
+    members = (float(np.abs(series_a).sum()) + float(np.abs(series_b).sum())) / (series_a.size + series_b.size)
+    ratio = members / overall_abs if overall_abs > 0 else 0.0
     score = max(0.0, -corr) * math.tanh(max(ratio - 1.0, 0.0) / AMP_SCALE)
     return score, corr, ratio
 
@@ -49,9 +44,9 @@ def dominant_period(series: np.ndarray) -> float | None:
     return round(float(1.0 / f), 2) if f > 0 else None
 
 
-def pair_period(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | None:
-    """Dominant period of the contrast between the two sides' mean Δloss."""
-    return dominant_period(side_series(rows, a) - side_series(rows, b))
+def pair_period(series_a: np.ndarray, series_b: np.ndarray) -> float | None:
+    """Dominant period of the contrast between the two sides' mean Δloss (series [w, n_side])."""
+    return dominant_period(series_a.mean(axis=1) - series_b.mean(axis=1))
 
 
 class ClassNamer:

@@ -38,7 +38,7 @@ def probe_image(name: str, data: Dataset) -> torch.Tensor:
     """One probe as a [C, H, W] input tensor (on the data's device and dtype)."""
     _, h, w = data.input_shape
     if name in PROBE_COLOURS:
-        rgb = np.broadcast_to(np.asarray(PROBE_COLOURS[name], dtype=np.float32), (h, w, 3))
+        rgb = np.tile(np.asarray(PROBE_COLOURS[name], dtype=np.float32), (h, w, 1))
     else:
         from PIL import Image, UnidentifiedImageError
         try:
@@ -54,7 +54,8 @@ class ProbeInstrument:
 
     def __init__(self, cfg, model: torch.nn.Module, data: Dataset, opt_spec, device):
         self.cfg, self.model, self.data = cfg, model, data
-        self.active = bool(cfg.probes) and data.kind == "image" and len(data.input_shape) == 3
+        self.active = (bool(cfg.probes) and data.kind == "image" and len(data.input_shape) == 3
+                       and isinstance(getattr(model, "head", None), torch.nn.Module))
         self.images = torch.stack([probe_image(p, data) for p in cfg.probes]) if self.active else None
         ids = np.sort(np.random.default_rng(int(cfg.seed) + 15485863).permutation(data.n)[:FEATURE_SUBSET])
         self.subset = torch.as_tensor(ids, dtype=torch.long, device=data.x.device)

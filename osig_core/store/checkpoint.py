@@ -5,6 +5,7 @@ in the safetensors metadata. Nothing is ever unpickled.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -39,9 +40,24 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / checkpoint_name(step)
     tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata={"osig": json.dumps(meta)})
-    os.replace(tmp, path)
+    meta_json = json.dumps(meta)
+    try:
+        save_file(tensors, str(tmp), metadata={"osig": meta_json, "osig_sha256": _digest(meta_json, tensors)})
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no half-written file behind
+        raise
     return path
+
+
+def _digest(meta_json: str, tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 of the metadata and every tensor (name, dtype, shape, bytes): finds a flipped bit anywhere."""
+    h = hashlib.sha256(meta_json.encode())
+    for name in sorted(tensors):
+        t = tensors[name]
+        h.update(f"|{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -50,9 +66,16 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         tensors = load_file(str(path))
         from safetensors import safe_open
         with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {})["osig"])
-    except (SafetensorError, OSError, KeyError, ValueError, RuntimeError) as e:
+            header = f.metadata() or {}
+        meta = json.loads(header["osig"])
+        if "osig_sha256" in header and header["osig_sha256"] != _digest(header["osig"], tensors):
+            raise ValueError("its checksum does not match its contents")
+        return _unpack(meta, tensors)
+    except (SafetensorError, OSError, KeyError, ValueError, RuntimeError, TypeError, AttributeError) as e:
         raise RunStoreError(f"checkpoint '{path}' is corrupt or unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+def _unpack(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
     model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
     optim = None

@@ -37,10 +37,14 @@ class RunReader:
             raise L.RunStoreError(
                 f"'{self.dir}' was written by a newer osig (format {version}; this osig reads up to {L.FORMAT_VERSION}); upgrade osig to read it")
         try:
+            if not isinstance(self.config_doc.get("config"), dict):
+                raise ConfigError("no 'config' table")
             self.config = RunConfig.from_dict(self.config_doc["config"], source=str(cfg_path))
-        except (ConfigError, KeyError, TypeError) as e:
+            self.n = int(self.config_doc.get("n", 0))
+            if self.n < 0:
+                raise ConfigError(f"negative n {self.n}")
+        except (ConfigError, KeyError, TypeError, ValueError, OverflowError) as e:
             raise L.RunStoreError(f"'{cfg_path}' is corrupt: {e}") from None
-        self.n = int(self.config_doc.get("n", 0))
         db_path = self.dir / L.DB_FILE
         if not db_path.is_file():
             raise L.RunStoreError(f"'{db_path}' is missing, so the run has no recorded steps")
@@ -114,7 +118,9 @@ class RunReader:
         if rows == 0 or self.n == 0:
             return np.zeros((0, self.n), dtype)
         need = rows * self.n * np.dtype(dtype).itemsize
-        if not path.is_file() or path.stat().st_size < need:
+        if not path.is_file():
+            raise L.RunStoreError(f"'{path}' is missing, though the run recorded {rows} rows in it")
+        if path.stat().st_size < need:
             raise L.RunStoreError(f"'{path}' is truncated: it holds fewer rows than the run recorded")
         mm = np.memmap(path, dtype=dtype, mode="r", shape=(rows, self.n))
         self._mm[name] = (rows, mm)

@@ -78,9 +78,14 @@ class RunWriter:
             self.db.execute("DELETE FROM pairs WHERE first_step > ?", (keep_through_step,))
             self.db.execute("UPDATE control SET handled = ? WHERE handled IS NULL", (time.time(),))
         row = self.db.execute("SELECT MAX(row) FROM steps").fetchone()[0]
-        self._open_matrices(truncate_rows=0 if row is None else row + 1)
+        for stale in (self.dir / L.CHECKPOINT_DIR).glob("*.tmp"):  # half-written by a writer that died
+            stale.unlink(missing_ok=True)
+        self._open_matrices(truncate_rows=0 if row is None else row + 1, fresh=False)
 
-    def _open_matrices(self, truncate_rows: int) -> None:
+    def _open_matrices(self, truncate_rows: int, fresh: bool = True) -> None:
+        """Write the next row after `truncate_rows` rows. On resume the row files are never shrunk: a
+        reader may have them memory-mapped (touching a page past a shrunk end is SIGBUS); rows past
+        the committed ones are invisible to readers and get overwritten."""
         self._rows = truncate_rows
         tdir = self.dir / L.LOSSES_T_DIR
         for p in tdir.glob("block_*") if tdir.is_dir() else []:  # blocks past the kept rows are stale
@@ -92,9 +97,8 @@ class RunWriter:
                 p.unlink()
         for attr, name, itemsize in (("_losses", L.LOSSES_FILE, 2), ("_preds", L.PREDS_FILE, 2)):
             path = self.dir / name
-            f = open(path, "ab")
-            f.truncate(truncate_rows * self.n * itemsize)
-            f.seek(0, os.SEEK_END)
+            f = open(path, "w+b" if fresh or not path.exists() else "r+b")
+            f.seek(truncate_rows * self.n * itemsize)
             setattr(self, attr, f)
 
     def _write_block(self, block: int) -> None:

@@ -6,8 +6,10 @@ then, and cannot once Textual owns stdin); any failure falls back silently to ha
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 
 import numpy as np
 from rich.color import Color
@@ -25,20 +27,35 @@ def resolve_image_mode(requested: str) -> str:
         raise ValueError(f"--images must be one of {', '.join(IMAGE_MODES)}, got '{requested}'")
     if requested in ("none", "halfcell"):
         return requested
+    if not (sys.__stdout__ and sys.__stdout__.isatty() and sys.__stdin__ and sys.__stdin__.isatty()):
+        return "halfcell" if requested == "auto" else requested
+    logging.getLogger("textual_image").setLevel(logging.CRITICAL)  # no warnings on the terminal
     try:
-        if not (sys.__stdout__ and sys.__stdout__.isatty()):
-            return "halfcell" if requested == "auto" else requested
         import textual_image.widget  # noqa: F401  (queries the terminal once, caches the cell size)
         from textual_image import renderable
-        if requested != "auto":
-            return requested
-        if renderable.Image is renderable.SixelImage:
-            return "sixel"
-        if renderable.Image is renderable.TGPImage:
-            return "kitty"
+        chosen = renderable.Image
     except Exception:  # a terminal that answers oddly must never stop the monitor
-        pass
+        chosen = None
+    finally:
+        _drop_late_answers()
+    if requested != "auto":
+        return requested
+    if chosen is not None and chosen.__name__ == "Image" and chosen.__module__.endswith(".sixel"):
+        return "sixel"
+    if chosen is not None and chosen.__module__.endswith(".tgp"):
+        return "kitty"
     return "halfcell"
+
+
+def _drop_late_answers(wait: float = 0.15) -> None:
+    """A terminal's answer that arrives after textual-image stopped waiting would reach the app as
+    key presses ('?', 'c', ...): give it a moment, then discard pending input."""
+    try:
+        import termios
+        time.sleep(wait)
+        termios.tcflush(sys.__stdin__.fileno(), termios.TCIFLUSH)
+    except Exception:
+        pass
 
 
 def _resize(img: np.ndarray, w: int, h: int) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -13,21 +14,29 @@ from osig_tui.store_views import PairRow, hist_text
 from osig_tui.widgets.spark import SIDE_STYLES, fmt, paired_sparklines
 
 SPARK_WIDTH = 16
-COLUMNS = (("pair", "id"), ("score", "score"), ("period", "period"), ("A loss", "spark_a"),
-           ("B loss", "spark_b"), ("A: classes", "classes_a"), ("B: classes", "classes_b"))
+COLUMNS = (("pair", "id"), ("score", "score"), ("period", "period"), ("loss A / B", "spark"),
+           ("side: samples, classes", "classes"))
 
 
 def pair_cells(p: PairRow) -> tuple:
+    """Two lines per pair: side A (orange) above side B (blue)."""
     a, b = paired_sparklines(p.spark[0], p.spark[1], SPARK_WIDTH)
     period = "–" if p.period is None else f"{p.period:.3g}"
+    classes = Text()
+    for k in (0, 1):
+        if k:
+            classes.append("\n")
+        classes.append(f"{'AB'[k]} {p.sizes[k]:>3}: ", style=SIDE_STYLES[k])
+        classes.append_text(safe(hist_text(p.classes[k])))
     return (Text(f"#{p.id}", style="bold"), Text(fmt(p.score, 2), justify="right"), Text(period, justify="right"),
-            a, b,
-            Text(f"{p.sizes[0]}: ", style=SIDE_STYLES[0]) + safe(hist_text(p.classes[0])),
-            Text(f"{p.sizes[1]}: ", style=SIDE_STYLES[1]) + safe(hist_text(p.classes[1])))
+            a + Text("\n") + b, classes)
 
 
 class PairsTable(DataTable):
     """Rows keyed by pair id, so the cursor stays on its pair while rows are replaced."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open pair"),
+                Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
 
     @dataclass
     class Chosen(Message):
@@ -63,7 +72,7 @@ class PairsTable(DataTable):
         current = self.current_pair()
         self.clear()
         for pid in ids:
-            self.add_row(*cells[pid], key=str(pid))
+            self.add_row(*cells[pid], key=str(pid), height=2)
         self.shown_ids, self._cells = ids, cells
         if current in ids:
             self.move_cursor(row=ids.index(current), animate=False)

@@ -49,30 +49,30 @@ class LayerBars(Widget):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.layers: tuple[tuple[str, float], ...] = ()
-        self.layers_step: int | None = None
+        self.shares: tuple[tuple[str, float], ...] = ()
+        self.shares_step: int | None = None
         self.info: RunInfo | None = None
 
     def show(self, layers: tuple[tuple[str, float], ...], layers_step: int | None, info: RunInfo) -> None:
-        if (layers, layers_step) != (self.layers, self.layers_step) or self.info is None:
-            self.layers, self.layers_step, self.info = layers, layers_step, info
+        if (layers, layers_step) != (self.shares, self.shares_step) or self.info is None:
+            self.shares, self.shares_step, self.info = layers, layers_step, info
             self.refresh()
 
     def render(self) -> Text:
-        if not self.layers:
+        if not self.shares:
             if self.info is not None and self.info.sharpness_every > 0:
                 return Text("no curvature by layer recorded yet", style="italic")
             return Text("no curvature by layer: run with --sharpness-every K", style="italic")
         width = max(12, self.size.width)
-        name_w = min(16, max(len(n) for n, _ in self.layers), width // 2)
+        name_w = min(16, max(len(n) for n, _ in self.shares), width // 2)
         bar_w = max(3, width - name_w - 7)
         t = Text()
         rows = max(1, self.size.height - 1)
-        for name, share in self.layers[:rows]:
+        for name, share in self.shares[:rows]:
             label = name if len(name) <= name_w else "…" + name[-(name_w - 1):]
             t.append_text(safe(label.ljust(name_w)))
             t.append(" ")
             t.append_text(bar(share, bar_w))
             t.append(f" {share:4.0%}\n" if share < 0.995 else " 100%\n")
-        t.append(f"at step {self.layers_step}", style="dim")
+        t.append(f"at step {self.shares_step}", style="dim")
         return t

@@ -1,0 +1,103 @@
+"""Inspecting one opposing pair: both sides' loss curves, class histograms and members (pictures with
+true label and prediction before → after the viewed step, or texts / 1-D input intervals)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from osig_tui.store_views import GroupDetail
+from osig_tui.widgets.charts import PairLossChart
+from osig_tui.widgets.header import RunHeader
+from osig_tui.widgets.members import SideView
+
+LIVE_RELOAD_S = 2.0  # while following a live run, reload the pair at most this often
+
+
+@dataclass
+class GroupLoaded(Message):
+    detail: GroupDetail
+
+
+class GroupScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("backspace", "back", "Back", show=False)]
+
+    def __init__(self, pair_id: int) -> None:
+        super().__init__()
+        self.pair_id = pair_id
+        self.step: int | None = None
+        self.detail: GroupDetail | None = None
+        self._loaded_at = 0.0
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        yield Static("", id="group-title")
+        with VerticalScroll(id="group-body"):
+            yield PairLossChart(id="group-chart", classes="panel")
+            with Horizontal(id="group-sides"):
+                yield SideView(0)
+                yield SideView(1)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#group-chart").border_title = "mean loss of [orange]side A[/] and [dodgerblue]side B[/]"
+        self.query_one("#group-title", Static).update(Text(f"pair #{self.pair_id}: loading…", style="italic"))
+        self.apply_update(True, True)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # ------------------------------------------------------------------ data
+    def apply_update(self, progress_changed: bool, view_changed: bool) -> None:
+        app = self.app
+        view = app.view
+        following = view is None or view.following
+        step = None if view is None else view.step
+        self.query_one(RunHeader).show(app.info, app.progress, step, following)
+        if step is None or self._loading:
+            return
+        stale = step != self.step
+        if stale and (not following or self.detail is None or time.monotonic() - self._loaded_at > LIVE_RELOAD_S):
+            self.step = step
+            self._loading = True
+            self._load(step)
+
+    @work(thread=True, exclusive=True, group="group-load", exit_on_error=False)
+    def _load(self, step: int) -> None:
+        detail = self.app.poller.group(self.pair_id, step)
+        self.post_message(GroupLoaded(detail))
+
+    def on_group_loaded(self, message: GroupLoaded) -> None:
+        self._loading = False
+        self._loaded_at = time.monotonic()
+        d = self.detail = message.detail
+        title = self.query_one("#group-title", Static)
+        if not d.found:
+            title.update(Text(f"pair #{self.pair_id} is not in this run", style="bold red"))
+            return
+        title.update(self._title(d))
+        self.query_one(PairLossChart).show([s.curve for s in d.sides], None if self.app.view.following else d.step)
+        for view, side in zip(self.query(SideView), d.sides):
+            view.show(side, d.classes, self.app.image_mode, self.app.info.data_kind, d.x_gap)
+        if self.app.view is not None and self.app.view.step != self.step:
+            self.apply_update(False, True)  # the step moved while we were loading
+
+    def _title(self, d: GroupDetail) -> Text:
+        t = Text()
+        t.append(f"pair #{d.pair_id}", style="bold")
+        t.append(f"  score {d.score:.2f}")
+        if d.period is not None:
+            t.append(f"  period {d.period:.3g}")
+        t.append(f"  detected steps {d.first_step}–{d.last_step}")
+        if d.prev_step is not None:
+            t.append(f"  change {d.prev_step} → {d.step}", style="bold")
+        return t

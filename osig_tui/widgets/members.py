@@ -1,0 +1,135 @@
+"""One side of a pair on the group screen: its class histogram and its members — pictures with true
+label and prediction before → after, or a table of their texts / inputs when there are no pictures."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.widgets import DataTable, Static
+
+from osig_tui.console import safe
+from osig_tui.store_views import GroupSide, class_name
+from osig_tui.widgets.images import picture
+from osig_tui.widgets.spark import SIDE_STYLES, bar
+
+PIC_W, PIC_H = 12, 6  # cells per member picture
+CARD_W = PIC_W + 2
+CARDS = 32  # member cards per side
+
+
+def histogram_text(side: GroupSide, width: int, rows: int = 4) -> Text:
+    if not side.classes:
+        return Text("no classes", style="italic")
+    total = sum(c for _, c in side.classes) or 1
+    name_w = min(12, max(len(n) for n, _ in side.classes[:rows]))
+    t = Text()
+    for k, (name, count) in enumerate(side.classes[:rows]):
+        if k:
+            t.append("\n")
+        t.append_text(safe(name[:name_w].ljust(name_w)))
+        t.append(" ")
+        t.append_text(bar(count / total, max(4, width - name_w - 6), style="bold"))
+        t.append(f" {count}")
+    if len(side.classes) > rows:
+        t.append(f"\n+{len(side.classes) - rows} more classes", style="dim")
+    return t
+
+
+def caption(side: GroupSide, k: int, classes: tuple[str, ...]) -> Text:
+    t = Text()
+    d = float(side.deltas[k])
+    t.append(f"#{int(side.members[k])} ", style="bold")
+    t.append("" if math.isnan(d) else f"{d:+.2f}", style="red3" if d > 0 else "green3")
+    true = class_name(classes, side.labels[k].item())
+    t.append("\n")
+    t.append_text(safe(true[:CARD_W - 1]))
+    if side.pred_before is not None and side.pred_after is not None:
+        before = class_name(classes, int(side.pred_before[k]))
+        after = class_name(classes, int(side.pred_after[k]))
+        t.append("\n")
+        half = (CARD_W - 2) // 2
+        t.append_text(safe(before[:half]))
+        t.append("→", style="bold red" if before != after else "dim")
+        t.append_text(safe(after[:CARD_W - 2 - half]))
+    return t
+
+
+def intervals(xs: np.ndarray, gap: float) -> str:
+    """Sorted 1-D inputs merged into intervals where neighbours are closer than `gap`."""
+    xs = np.sort(np.asarray(xs, np.float64)[np.isfinite(xs)])
+    if not xs.size:
+        return "no inputs"
+    parts, lo, prev = [], xs[0], xs[0]
+    for x in xs[1:]:
+        if x - prev > gap:
+            parts.append((lo, prev))
+            lo = x
+        prev = x
+    parts.append((lo, prev))
+    return " ∪ ".join(f"[{a:.3g}, {b:.3g}]" if b > a else f"{{{a:.3g}}}" for a, b in parts)
+
+
+class SideView(Vertical):
+    """Title, class histogram and members of side `index` (0 = A, orange; 1 = B, blue)."""
+
+    def __init__(self, index: int, **kwargs) -> None:
+        super().__init__(classes=f"side side-{'ab'[index]}", **kwargs)
+        self.index = index
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="side-title")
+        yield Static("", classes="side-hist")
+        yield Vertical(classes="side-members")
+
+    def show(self, side: GroupSide, classes: tuple[str, ...], mode: str, data_kind: str, x_gap: float | None) -> None:
+        n = len(side.members)
+        title = Text(f"side {'AB'[self.index]} · {n} samples", style=SIDE_STYLES[self.index])
+        if side.images is not None and mode != "none" and n > CARDS:
+            title.append(f" ({CARDS} that moved most shown)", style="dim")
+        self.query_one(".side-title", Static).update(title)
+        hist = self.query_one(".side-hist", Static)
+        hist.update(histogram_text(side, max(20, self.size.width - 2)))
+        box = self.query_one(".side-members", Vertical)
+        box.remove_children()
+        if side.images is not None and mode != "none":
+            box.mount(self._cards(side, classes, mode))
+        else:
+            box.mount(self._table(side, classes, data_kind, x_gap))
+
+    def _cards(self, side: GroupSide, classes: tuple[str, ...], mode: str) -> Grid:
+        cards = []
+        for k in range(min(CARDS, len(side.members), len(side.images))):
+            pic = picture(mode, side.images[k], PIC_W, PIC_H)
+            cards.append(Vertical(*([pic] if pic is not None else []), Static(caption(side, k, classes), classes="caption"),
+                                  classes="card"))
+        grid = Grid(*cards, classes="cards")
+        grid.styles.grid_size_columns = max(1, (self.size.width or 2 * CARD_W) // (CARD_W + 1))
+        return grid
+
+    def _table(self, side: GroupSide, classes: tuple[str, ...], data_kind: str, x_gap: float | None) -> Vertical:
+        parts = []
+        if side.xs is not None and len(side.xs):
+            parts.append(Static(Text("x in ", style="dim") + safe(intervals(side.xs, x_gap or 1e-9)),
+                                classes="intervals"))
+        table = DataTable(cursor_type="row", zebra_stripes=True, classes="members-table")
+        cols = ["id", "Δloss", "label"]
+        if side.pred_before is not None:
+            cols.append("pred before → after")
+        if side.texts is not None:
+            cols.append("text" if data_kind == "text" else "sample")
+        table.add_columns(*cols)
+        for k in range(min(len(side.members), 200)):
+            d = float(side.deltas[k])
+            row = [str(int(side.members[k])), "–" if math.isnan(d) else f"{d:+.3f}",
+                   safe(class_name(classes, side.labels[k].item()))]
+            if side.pred_before is not None:
+                row.append(safe(f"{class_name(classes, int(side.pred_before[k]))} → "
+                                f"{class_name(classes, int(side.pred_after[k]))}"))
+            if side.texts is not None:
+                row.append(safe(side.texts[k]) if k < len(side.texts) else Text(""))
+            table.add_row(*row)
+        parts.append(table)
+        return Vertical(*parts, classes="members-list")

@@ -1,0 +1,173 @@
+"""SharpnessInstrument: what a run records about the top of the Hessian, checked on tiny models."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from curvature_reference import exact_hessian, tiny_dataset
+from osig_core.config import RunConfig
+from osig_core.data.base import balanced_subset
+from osig_core.instruments.base import StepContext
+from osig_core.instruments.hvp import flat_params
+from osig_core.instruments.sharpness import FOLLOW_STEPS, SharpnessInstrument
+from osig_core.losses import per_sample_loss
+from osig_core.optim.base import OptimizerSpec
+
+
+def gd_spec(threshold=None) -> OptimizerSpec:
+    return OptimizerSpec(name="gd", summary="", build=lambda params, cfg: torch.optim.SGD(params, lr=cfg.lr),
+                         threshold=threshold or (lambda cfg: 2.0 / cfg.lr))
+
+
+ADAM_SPEC = OptimizerSpec(name="adam", summary="", preconditioned=True,
+                          build=lambda params, cfg: torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps),
+                          threshold=lambda cfg: (2 + 2 * cfg.beta1) / ((1 - cfg.beta1) * cfg.lr))
+
+
+def tiny_setup(seed=0, n=60, bn=False):
+    torch.manual_seed(seed)
+    layers = [nn.Linear(5, 16)] + ([nn.BatchNorm1d(16)] if bn else []) + [nn.Tanh(), nn.Linear(16, 12), nn.Tanh(), nn.Linear(12, 3)]
+    x, y = torch.randn(n, 5), torch.randint(0, 3, (n,))
+    return nn.Sequential(*layers), tiny_dataset(x, y)
+
+
+def make_ctx(step, cfg, model, data, spec, optimizer=None, shared=None):
+    optimizer = optimizer or spec.build(model.parameters(), cfg)
+    return StepContext(step=step, cfg=cfg, model=model, optimizer=optimizer, opt_spec=spec, data=data,
+                       device=torch.device("cpu"), shared={} if shared is None else shared)
+
+
+def test_gd_estimate_matches_exact_hessian_and_leaves_model_alone():
+    model, data = tiny_setup(bn=True)
+    cfg = RunConfig(lr=0.1, sharpness_every=5, eig_k=2, chunk_size=25)
+    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ctx = make_ctx(0, cfg, model, data, gd_spec())
+    m = inst.measure(ctx)
+    evals, evecs = torch.linalg.eigh(exact_hessian(model, data.x, data.y, "ce", 25))
+    s = m.scalars
+    assert s["sharpness"] == pytest.approx(float(evals[-1]), rel=1e-4)
+    assert s["sharpness_2"] == pytest.approx(float(evals[-2]), rel=1e-4)
+    assert s["threshold"] == pytest.approx(20.0)
+    assert s["eig_residual"] <= cfg.sharpness_tol and s["eig_hvps"] == m.records["eig"]["hvps"] > 0
+    assert s["sharpness_subset"] == 60 and s["proj_top"] == 0.0
+    assert m.records["eig"]["eigenvalues"] == [s["sharpness"], s["sharpness_2"]]
+    for k, t in model.state_dict().items():
+        assert torch.equal(t, before[k]), k  # weights and BN running statistics
+    assert all(p.grad is None for p in model.parameters())
+
+    vecs = ctx.shared["top_eigvecs"]
+    assert len(vecs) == 2 and [t.shape for t in vecs[0]] == [p.shape for p in model.parameters()]
+    v = torch.cat([t.reshape(-1) for t in vecs[0]]).double()
+    assert abs(float(v @ evecs[:, -1])) >= 1 - 1e-4
+    assert ctx.shared["top_eig"] == s["sharpness"]
+
+    shares = m.records["layer_curvature"]
+    names = [n for n, _ in model.named_parameters()]
+    expected = {n: float(t.pow(2).sum()) for n, t in zip(names, vecs[0])}
+    assert shares["params"] == pytest.approx(expected, abs=1e-6)
+    assert sum(shares["params"].values()) == pytest.approx(1.0)
+    assert sum(shares["modules"].values()) == pytest.approx(1.0)
+    assert shares["modules"]["0"] == pytest.approx(expected["0.weight"] + expected["0.bias"], abs=1e-6)
+
+
+def test_projection_warm_start_and_follow_up_after_gd_steps():
+    model, data = tiny_setup()
+    cfg = RunConfig(lr=0.1, sharpness_every=5, chunk_size=60)
+    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    shared: dict = {}
+    first = inst.measure(make_ctx(0, cfg, model, data, gd_spec(), shared=shared))
+    theta0 = flat_params(model).clone()
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    for _ in range(5):
+        opt.zero_grad()
+        per_sample_loss(model(data.x), data.y, "ce").mean().backward()
+        opt.step()
+    later = inst.measure(make_ctx(5, cfg, model, data, gd_spec(), shared=shared))
+    v = shared["top_eigvecs_flat"][0]
+    assert later.scalars["proj_top"] == pytest.approx(float((flat_params(model) - theta0) @ v), rel=1e-5, abs=1e-7)
+    assert later.scalars["eig_hvps"] < first.scalars["eig_hvps"]  # warm start from the step-0 vector
+    evals = torch.linalg.eigvalsh(exact_hessian(model, data.x, data.y, "ce", 60))
+    assert later.scalars["sharpness"] == pytest.approx(float(evals[-1]), rel=1e-4)
+
+
+def test_schedule_every_step_zero_spikes_and_threshold_crossing():
+    model, data = tiny_setup()
+    limit = [1e9]
+    spec = gd_spec(threshold=lambda cfg: limit[0])
+    cfg = RunConfig(sharpness_every=10)
+    inst = SharpnessInstrument(cfg, model, data, spec, "cpu")
+    assert inst.due(0, False) and inst.due(20, False) and not inst.due(5, False)
+    assert inst.due(7, True)  # a loss spike
+    shared: dict = {}
+    lam = inst.measure(make_ctx(10, cfg, model, data, spec, shared=shared)).scalars["sharpness"]
+    assert not inst.due(11, False)
+    limit[0] = lam / 2  # the next estimate lies above the threshold: a crossing
+    inst.measure(make_ctx(20, cfg, model, data, spec, shared=shared))
+    assert all(inst.due(s, False) for s in range(21, 21 + FOLLOW_STEPS))
+    assert not inst.due(21 + FOLLOW_STEPS, False)
+    off = SharpnessInstrument(RunConfig(sharpness_every=0), model, data, spec, "cpu")
+    assert not off.due(0, False) and not off.due(3, True)
+
+
+def test_minibatch_sharpness_on_a_fixed_subset():
+    model, data = tiny_setup(n=90)
+    cfg = RunConfig(optim="sgd", batch_size=16, sharpness_every=1, sharpness_subset=30, chunk_size=1000, seed=3)
+    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    m = inst.measure(make_ctx(0, cfg, model, data, gd_spec()))
+    ids = torch.as_tensor(balanced_subset(data.y.numpy(), 30, 3))
+    evals = torch.linalg.eigvalsh(exact_hessian(model, data.x[ids], data.y[ids], "ce", 1000))
+    assert m.scalars["sharpness_subset"] == 30
+    assert m.scalars["sharpness"] == pytest.approx(float(evals[-1]), rel=1e-4)
+
+
+def test_adam_preconditioned_sharpness_and_effective_step():
+    model, data = tiny_setup(seed=4)
+    cfg = RunConfig(optim="adam", lr=0.01, sharpness_every=1, chunk_size=60)
+    opt = ADAM_SPEC.build(model.parameters(), cfg)
+    inst = SharpnessInstrument(cfg, model, data, ADAM_SPEC, "cpu")
+    m0 = inst.measure(make_ctx(0, cfg, model, data, ADAM_SPEC, optimizer=opt))
+    assert math.isnan(m0.scalars["precond_sharpness"]) and math.isnan(m0.scalars["adam_eff_step"])
+    for _ in range(3):
+        opt.zero_grad()
+        per_sample_loss(model(data.x), data.y, "ce").mean().backward()
+        opt.step()
+    opt.zero_grad(set_to_none=True)
+    shared: dict = {}
+    m = inst.measure(make_ctx(3, cfg, model, data, ADAM_SPEC, optimizer=opt, shared=shared))
+    # independent reference: D H D with D = (sqrt(v_hat) + eps)^-1/2 from Adam's state
+    denom = []
+    for p in model.parameters():
+        st = opt.state[p]
+        v_hat = st["exp_avg_sq"].double() / (1 - cfg.beta2 ** float(st["step"]))
+        denom.append((v_hat.sqrt() + cfg.eps).reshape(-1))
+    denom = torch.cat(denom)
+    H = exact_hessian(model, data.x, data.y, "ce", 60)
+    d = denom.rsqrt()
+    top = float(torch.linalg.eigvalsh(d[:, None] * H * d[None, :])[-1])
+    assert m.scalars["precond_sharpness"] == pytest.approx(top, rel=1e-4)
+    assert top == pytest.approx(float(torch.linalg.eigvals(torch.linalg.solve(torch.diag(denom), H)).real.max()), rel=1e-6)
+    v = shared["top_eigvecs_flat"][0].double()
+    assert m.scalars["adam_eff_step"] == pytest.approx(abs(float((cfg.lr / denom) @ v)), rel=1e-5)
+    assert m.scalars["threshold"] == pytest.approx(38 / cfg.lr)
+    assert m.records["eig"]["precond"]["residual"] <= cfg.sharpness_tol
+
+
+def test_reference_weights_after_resume():
+    model, data = tiny_setup()
+    cfg = RunConfig(sharpness_every=10)
+    ref = flat_params(model).clone() - 0.01
+    resumed = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    shared = {"theta_ref": ref.numpy()}
+    m = resumed.measure(make_ctx(30, cfg, model, data, gd_spec(), shared=shared))
+    v = shared["top_eigvecs_flat"][0]
+    assert m.scalars["proj_top"] == pytest.approx(float((flat_params(model) - ref) @ v), rel=1e-5)
+    assert "note" not in m.records["eig"]
+    lost = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    m = lost.measure(make_ctx(30, cfg, model, data, gd_spec()))
+    assert m.scalars["proj_top"] == 0.0 and "step 30" in m.records["eig"]["note"]
+    assert np.isfinite(m.scalars["sharpness"])

@@ -1,0 +1,50 @@
+"""Snapshots of the monitor's key screens on a deterministic stored run (pytest-textual-snapshot).
+
+Update after an intended visual change with `pytest tests/test_tui_snapshots.py --snapshot-update`
+and look at the SVGs in the report before committing them."""
+from __future__ import annotations
+
+import pytest
+
+from fixtures.synthetic_run import write_run
+from fixtures.tui_pilot import ready, wait_for
+from osig_tui.app import WatchApp
+from osig_tui.screens.group import GroupScreen
+
+
+@pytest.fixture(scope="module")
+def snap_run(tmp_path_factory):
+    return write_run(tmp_path_factory.mktemp("snap") / "demo-run", n=240, steps=40)
+
+
+async def _dashboard(pilot):
+    await ready(pilot, step=39)
+
+
+async def _group(pilot):
+    await ready(pilot, step=39)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, GroupScreen) and pilot.app.screen.detail is not None)
+    await pilot.pause()
+
+
+async def _history(pilot):
+    await ready(pilot, step=39)
+    await pilot.press("left_curly_bracket", "left_square_bracket")
+    await ready(pilot, step=28)
+
+
+def test_dashboard(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(120, 36), run_before=_dashboard)
+
+
+def test_dashboard_80x24(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(80, 24), run_before=_dashboard)
+
+
+def test_dashboard_at_an_earlier_step(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(120, 36), run_before=_history)
+
+
+def test_group_screen(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(120, 40), run_before=_group)
