@@ -73,6 +73,9 @@ def hvp_cost(model: str, width: float, n: int, device: str, reps: int) -> None:
         v = torch.randn(op.dim, device=dev)
         t_hvp = timed(lambda: op.hvp(v), dev, reps)
         print(f"| {model}@{width:g} | {method:15s} | {1000 * t_grad:8.1f} | {1000 * t_hvp:8.1f} | {t_hvp / t_grad:5.2f} |")
+    auto = LossHessian(net, data.x, data.y, data.loss, 0.0, cfg.chunk_size, "auto")
+    auto.hvp(torch.randn(auto.dim, device=dev))
+    print(f"| {model}@{width:g} | auto picks      | | | {auto.method} |")
 
 
 def trajectory(n: int, device: str, steps: int, every: int, lr: float) -> None:
@@ -86,13 +89,13 @@ def trajectory(n: int, device: str, steps: int, every: int, lr: float) -> None:
     print("|---:|---:|---:|---:|")
     for step in range(steps + 1):
         if step % every == 0:
-            op = LossHessian(net, data.x, data.y, data.loss, 0.0, cfg.chunk_size)
+            m = inst.measure(StepContext(step, cfg, net, opt, spec, data, dev))
+            warm = (int(m.scalars["eig_hvps"]), m.scalars["sharpness"])
+            op = LossHessian(net, data.x, data.y, data.loss, 0.0, cfg.chunk_size, inst.method)
             start = lambda: warm_start_vector(None, op.dim, dev, torch.float32, generator=gen)  # noqa: E731
             ref = lanczos_top(op.hvp, start(), k=1, tol=1e-6, max_iter=300).eigenvalues[0]
             pw = power_iteration(op.hvp, start(), tol=1e-3, max_iter=500)
             cold = lanczos_top(op.hvp, start(), k=1, tol=1e-4, max_iter=300)
-            m = inst.measure(StepContext(step, cfg, net, opt, spec, data, dev))
-            warm = (int(m.scalars["eig_hvps"]), m.scalars["sharpness"])
             for name, (hvps, lam) in zip(rows, [(pw.hvps, pw.eigenvalues[0]), (cold.hvps, cold.eigenvalues[0]), warm]):
                 rows[name].append((hvps, abs(lam - ref) / abs(ref)))
             print(f"| {step} | {ref:.4f} | {warm[0]} | {rows['Lanczos (warm, 1e-4)'][-1][1]:.1e} |", flush=True)

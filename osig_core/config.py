@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -88,6 +89,11 @@ class RunConfig:
             bad(f"unknown dataset '{self.data}'; choose one of: {', '.join(sorted(DATASETS))} (npz:PATH and text:PATH take a file)")
         if self.optim not in OPTIMIZERS:
             bad(f"unknown optimizer '{self.optim}'; choose one of: {', '.join(sorted(OPTIMIZERS))}")
+        for name in sorted(_FLOAT_FIELDS):  # inf/nan would only surface later as a diverged or broken run
+            if not math.isfinite(getattr(self, name)):
+                bad(f"--{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
+        if not self.sharpness_tol > 0:
+            bad(f"--sharpness-tol must be positive, got {self.sharpness_tol}")
         for name in ("lr", "width", "steps"):
             if not getattr(self, name) > 0:
                 bad(f"--{name} must be positive, got {getattr(self, name)}")
@@ -117,7 +123,7 @@ class RunConfig:
             bad(f"--weight-decay must be non-negative, got {self.weight_decay}")
         if self.loss not in (None, "ce", "mse"):
             bad(f"unknown loss '{self.loss}'; choose ce or mse")
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not (self.device.startswith("cuda:") and self.device[5:].isascii() and self.device[5:].isdigit()):
             bad(f"unknown device '{self.device}'; choose auto, cpu, cuda or mps")
         if self.precision not in ("fp32", "bf16"):
             bad(f"unknown precision '{self.precision}'; choose fp32 or bf16")

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from osig_tui.store_poller import PollResult, Progress, StepView, StorePoller, run_poll_loop
+from osig_tui.store_poller import GroupDetail, PollResult, Progress, StepView, StorePoller, run_poll_loop
 
 
 @dataclass
@@ -66,6 +66,7 @@ class WatchApp(App[str | None]):
         self._wake = Event()
         self._stopping = Event()
         self._seen_events = False
+        self._groups: dict[tuple[int, int], GroupDetail] = {}  # (pair id, step) -> detail, newest last
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -88,6 +89,30 @@ class WatchApp(App[str | None]):
         self._stopping.set()
         self._wake.set()
         super().exit(*args, **kwargs)
+
+    # ------------------------------------------------------------------ pairs
+    def group_screen(self):
+        from osig_tui.screens.group import GroupScreen
+        if not self.is_screen_installed("group"):
+            self.install_screen(GroupScreen(), "group")
+        return self.get_screen("group")
+
+    def load_group(self, pair_id: int, step: int) -> GroupDetail:
+        """Read a pair's detail (call on a worker thread); kept for a few recent (pair, step)s."""
+        detail = self.cached_group(pair_id, step)
+        if detail is None:
+            detail = self.poller.group(pair_id, step)
+            self._groups[(pair_id, step)] = detail
+            while len(self._groups) > 8:
+                self._groups.pop(next(iter(self._groups)))
+        return detail
+
+    def cached_group(self, pair_id: int, step: int) -> GroupDetail | None:
+        return self._groups.get((pair_id, step))
+
+    @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False)
+    def prefetch_group(self, pair_id: int, step: int) -> None:
+        self.load_group(pair_id, step)
 
     # ------------------------------------------------------------------ data in
     def on_store_updated(self, message: StoreUpdated) -> None:

@@ -54,7 +54,7 @@ def print_summary(run) -> None:
     m = run.metrics()
     status, reason = run.status()
     cfg = run.config
-    t = Table(title=Text(f"run {run.run_id}"), show_header=False, box=None, pad_edge=False)
+    t = Table(title=safe(f"run {run.run_id}"), show_header=False, box=None, pad_edge=False)
     t.add_column(style="bold")
     t.add_column()
     t.add_row("directory", safe(run.dir))

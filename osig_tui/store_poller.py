@@ -219,7 +219,10 @@ class StorePoller:
         rec = self.reader.record_at("layer_curvature", step)
         if rec is None or not isinstance(rec[1], dict):
             return (), None
-        shares = rec[1].get("modules") or rec[1].get("params") or {}
+        modules, tops = rec[1].get("modules") or {}, rec[1].get("top_modules") or {}
+        # a few modules read best; a deep net's dozens of modules read better as its top-level blocks
+        shares = modules if (len(modules) <= 12 or len(tops) < 2) else tops
+        shares = shares or rec[1].get("params") or {}
         items = sorted(((str(k), float(v)) for k, v in shares.items() if isinstance(v, (int, float))),
                        key=lambda kv: -kv[1])
         return tuple(items), rec[0]

@@ -107,12 +107,12 @@ class History:
     def rate(self, live: bool) -> float | None:
         """Steps per second: the wall clock of the last steps while live, else the recorded step times
         (so a replay shows the same number every time)."""
-        if live:
-            k = min(len(self.steps), 50)
-            if k < 2:
+        if live:  # the median step interval, so a pause in the window does not drag the rate down
+            if len(self.steps) < 2:
                 return None
-            ds, dt = self.steps[-1] - self.steps[-k], self.times[-1] - self.times[-k]
-            return float(ds / dt) if dt > 0 else None
+            dt = np.diff(self.times[-51:]) / np.maximum(np.diff(self.steps[-51:]), 1)
+            med = float(np.median(dt))
+            return 1.0 / med if med > 0 else None
         st = self.values.get("step_time")
         if st is None:
             return None

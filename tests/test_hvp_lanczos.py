@@ -145,3 +145,13 @@ def test_flat_params_follow_named_parameters_order(mlp_problem):
     flat = flat_params(model)
     pieces = unflatten(flat, [p for p in model.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(pieces, model.parameters()))
+
+
+def test_block_start_picks_the_best_combination(mlp_problem):
+    model, x, y, H = mlp_problem
+    evals, evecs = torch.linalg.eigh(H)
+    op = LossHessian(model, x, y, "ce", chunk_size=20)
+    block = torch.stack([torch.randn(op.dim), evecs[:, -1].float()])
+    res = lanczos_top(op.hvp, block, k=1, tol=1e-4)
+    assert res.converged and res.hvps == op.hvps == 2  # two products to choose, none more
+    assert res.eigenvalues[0] == pytest.approx(float(evals[-1]), rel=1e-5)

@@ -171,3 +171,11 @@ def test_reference_weights_after_resume():
     m = lost.measure(make_ctx(30, cfg, model, data, gd_spec()))
     assert m.scalars["proj_top"] == 0.0 and "step 30" in m.records["eig"]["note"]
     assert np.isfinite(m.scalars["sharpness"])
+
+
+def test_warm_start_seeds_follow_the_period_two_oscillation():
+    a, b = torch.ones(1, 3), torch.zeros(1, 3)
+    history = [(9, a), (8, b)]
+    assert [t is a for t in SharpnessInstrument._seeds(history, 19)] == [True]  # even gap: last estimate
+    assert [t for t in SharpnessInstrument._seeds(history, 10)] == [a, b]  # odd gap: both, as a block
+    assert SharpnessInstrument._seeds([], 3) == []

@@ -18,6 +18,7 @@ from osig_tui.screens.help import HelpScreen
 from osig_tui.screens.modals import ConfirmScreen, QuitScreen
 from osig_tui.widgets.charts import LossChart, SharpnessChart
 from osig_tui.widgets.header import RunHeader
+from osig_tui.widgets.members import MemberGrid
 from osig_tui.widgets.outliers import OutlierStrip
 from osig_tui.widgets.pairs import PairsTable
 from osig_tui.widgets.panels import FracUpPanel, LayerBars
@@ -59,7 +60,7 @@ def test_dashboard_shows_the_stored_run(finished):
         strip = rendered(s.query_one(OutlierStrip))
         assert "rose most at step 39" in strip and "fell most" in strip
         assert s.query_one(SharpnessChart).empty_message() is None
-        assert "threshold 40" in str(s.query_one(SharpnessChart).border_title)
+        assert "2/η = 40" in str(s.query_one(SharpnessChart).border_title)
         assert "train loss" in str(s.query_one(LossChart).border_title)
     drive(finished, script)
 
@@ -74,9 +75,10 @@ def test_enter_opens_the_pair_and_escape_goes_back(finished):
         assert g.pair_id == 1 and g.detail.found and g.detail.step == 39
         title = rendered(g.query_one("#group-title"))
         assert "pair #1" in title and "change 38 → 39" in title
-        assert len(g.query(".card")) == 2 * 12  # every member of both sides, as pictures
-        caption = rendered(g.query(".caption").first())
-        assert caption.startswith("#") and "→" in caption  # id, Δloss, true label, prediction before → after
+        grids = g.query(MemberGrid)
+        assert len(grids) == 2 and all(grid.count == 12 for grid in grids)  # every member, as pictures
+        text = rendered(grids.first())
+        assert "▀" in text and "#" in text and "→" in text  # picture, id + Δloss, label, prediction before → after
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
         await pilot.press("k", "enter")
@@ -92,7 +94,7 @@ def test_brackets_step_through_a_finished_run(finished):
         await wait_for(pilot, lambda: app.view.step == 38)
         assert not app.view.following and "viewing step 38" in header(app)
         assert "rose most at step 38" in rendered(app.screen.query_one(OutlierStrip))
-        assert app.screen.query_one(LossChart).mark == 38
+        await wait_for(pilot, lambda: app.screen.query_one(LossChart).mark == 38)  # charts follow after a beat
         await pilot.press("left_curly_bracket")
         await wait_for(pilot, lambda: app.view.step == 28)
         await pilot.press("right_square_bracket")
@@ -181,7 +183,7 @@ def test_text_from_the_run_is_shown_literally(tmp_path):
         assert "\x1b" not in cells
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen) and app.screen.detail is not None)
-        shown = " ".join(rendered(w) for w in app.screen.query(".side-hist, .caption"))
+        shown = " ".join(rendered(w) for w in app.screen.query(".side-hist, MemberGrid"))
         assert "\x1b" not in shown and ("[bold]x[/bold]" in shown or "\\x1b[31mred" in shown)
     drive(d, script)
 
@@ -268,7 +270,7 @@ def test_no_images_mode_lists_members_as_text(finished):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen) and app.screen.detail is not None)
         await pilot.pause()
-        assert len(app.screen.query(".card")) == 0 and len(app.screen.query(".members-table")) == 2
+        assert len(app.screen.query(MemberGrid)) == 0 and len(app.screen.query(".members-table")) == 2
     drive(finished, script, image_mode="none")
 
 

@@ -9,11 +9,14 @@ Two HVP methods, both via `torch.func.functional_call` on detached copies of the
 parameters and `.grad` are never touched):
 - "fwd-rev": forward-over-reverse, jvp of grad (torch.func);
 - "double-backward": reverse-over-reverse, autograd.grad of (grad . v).
-`DEFAULT_HVP_METHOD` is the one measured faster on CPU (see benchmarks/bench_sharpness.py and
-docs/curvature.md). A model whose ops lack forward-mode AD falls back to double-backward.
+Which is faster depends on the model and device (on CPU: double-backward for the MLP, fwd-rev for
+VGG-11; benchmarks/bench_sharpness.py), so the default "auto" times both on the first chunk of the
+first product and keeps the faster; the instruments carry that choice over to later estimates.
+A model whose ops lack forward-mode AD falls back to double-backward.
 """
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import torch
@@ -24,7 +27,12 @@ from osig_core.instruments.measure_mode import batch_stats_mode, eval_mode
 from osig_core.losses import per_sample_loss
 
 HVP_METHODS = ("fwd-rev", "double-backward")
-DEFAULT_HVP_METHOD = "double-backward"
+DEFAULT_HVP_METHOD = "auto"  # time both on the first product, keep the faster (see the module doc)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -58,8 +66,8 @@ class LossHessian:
     def __init__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str,
                  label_smoothing: float = 0.0, chunk_size: int = 1000, method: str = DEFAULT_HVP_METHOD,
                  bn_buffers: dict[str, torch.Tensor] | None = None):
-        if method not in HVP_METHODS:
-            raise ValueError(f"unknown HVP method {method!r}; choose one of {HVP_METHODS}")
+        if method not in HVP_METHODS + ("auto",):
+            raise ValueError(f"unknown HVP method {method!r}; choose auto or one of {HVP_METHODS}")
         self.model, self.x, self.y = model, x, y
         self.loss, self.label_smoothing = loss, label_smoothing
         self.chunk_size = max(1, int(chunk_size))
@@ -127,9 +135,30 @@ class LossHessian:
         total = None
         with self._mode():
             for xc, yc in self._chunks():
-                hv = self._chunk_hvp(params, tangents, xc, yc)
+                if self.method == "auto":
+                    hv = self._calibrate(params, tangents, xc, yc)
+                else:
+                    hv = self._chunk_hvp(params, tangents, xc, yc)
                 total = hv if total is None else total + hv
         return total / self.n
+
+    def _calibrate(self, params, tangents, xc, yc) -> torch.Tensor:
+        """method "auto": time both methods on this chunk (after a 2-sample warm-up), keep the faster
+        for every later product, and return its result. Costs one chunk's HVP once per run."""
+        timings: dict[str, float] = {}
+        results: dict[str, torch.Tensor] = {}
+        for method in HVP_METHODS:
+            self.method = method
+            if xc.shape[0] >= 2:
+                self._chunk_hvp(params, tangents, xc[:2], yc[:2])
+            _sync(xc.device)
+            start = time.perf_counter()
+            results[method] = self._chunk_hvp(params, tangents, xc, yc)
+            _sync(xc.device)
+            # a fallback (no forward-mode AD for some op) changes self.method: never pick fwd-rev then
+            timings[method] = time.perf_counter() - start if self.method == method else float("inf")
+        self.method = min(timings, key=timings.__getitem__)
+        return results[self.method]
 
     def _chunk_hvp(self, params, tangents, xc, yc) -> torch.Tensor:
         if self.method == "fwd-rev":

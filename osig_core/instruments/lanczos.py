@@ -47,6 +47,20 @@ def warm_start_vector(previous: torch.Tensor | None, dim: int, device: torch.dev
     return v0 / v0.norm() + noise * rand
 
 
+def warm_start(history: list[torch.Tensor], dim: int, device: torch.device, dtype: torch.dtype,
+               noise: float = 1e-3, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A Lanczos start from earlier estimates' Ritz vectors (newest first), one row per estimate.
+
+    With two or more estimates the rows form a block and Lanczos starts from their best combination:
+    at the edge of stability the weights alternate with period 2, so the estimate from two steps ago
+    fits better than the last one; in smooth phases the span holds the linear extrapolation.
+    """
+    if not history:
+        return warm_start_vector(None, dim, device, dtype, noise, generator)
+    rows = [warm_start_vector(h, dim, device, dtype, noise, generator) for h in history]
+    return rows[0] if len(rows) == 1 else torch.stack(rows)
+
+
 def _tridiagonal(alphas: list[float], betas: list[float]) -> np.ndarray:
     m = len(alphas)
     t = np.diag(np.asarray(alphas, dtype=np.float64))
@@ -56,14 +70,39 @@ def _tridiagonal(alphas: list[float], betas: list[float]) -> np.ndarray:
     return t
 
 
+def best_in_span(matvec: MatVec, block: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(u, H u) for the top Ritz vector u of span(rows of block): Rayleigh-Ritz with one product per row.
+
+    Used to start Lanczos from the best combination of several previous eigenvectors; H u comes for
+    free from the products, so Lanczos's first step costs nothing extra.
+    """
+    q, _ = torch.linalg.qr(block.T)  # [dim, m], orthonormal columns
+    products = torch.stack([matvec(q[:, i]) for i in range(q.shape[1])], 1)
+    small = (q.T @ products).double().cpu()
+    _, vecs = torch.linalg.eigh((small + small.T) / 2)
+    c = vecs[:, -1].to(device=q.device, dtype=q.dtype)
+    return q @ c, products @ c
+
+
 def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4, max_iter: int = 100,
                 generator: torch.Generator | None = None) -> EigResult:
-    """The k largest algebraic eigenpairs of the symmetric operator `matvec`, started from v0."""
+    """The k largest algebraic eigenpairs of the symmetric operator `matvec`, started from v0.
+
+    v0 is a vector, or a block [m, dim] of candidate directions: Lanczos then starts from their best
+    combination (`best_in_span`, m products, of which the first Lanczos step reuses one).
+    """
+    first_product = None
+    extra_hvps = 0  # products spent choosing the start beyond the one Lanczos reuses
+    if v0.dim() == 2 and v0.shape[0] > 1:
+        extra_hvps = v0.shape[0] - 1
+        v0, first_product = best_in_span(matvec, v0)
+    v0 = v0.reshape(-1)
     dim = v0.numel()
     k = max(1, min(k, dim))
     max_iter = max(k, min(max_iter, dim))
     basis = torch.empty((min(max_iter, 16), dim), device=v0.device, dtype=v0.dtype)
-    basis[0] = v0 / v0.norm()
+    norm0 = v0.norm()
+    basis[0] = v0 / norm0
     alphas: list[float] = []
     betas: list[float] = []
     scale = 0.0  # running estimate of ||H||, for breakdown detection and tiny eigenvalues
@@ -73,7 +112,7 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     converged = False
     for j in range(max_iter):
         q = basis[j]
-        w = matvec(q)
+        w = first_product / norm0 if j == 0 and first_product is not None else matvec(q)
         alpha = torch.dot(w, q)
         w = w - alpha * q
         if j > 0:
@@ -114,12 +153,12 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
         basis[j + 1] = w / beta
     m = len(alphas)
     top = min(k, m)
-    coeffs = torch.as_tensor(np.ascontiguousarray(s[:, :top].T), device=basis.device, dtype=basis.dtype)
+    coeffs = torch.tensor(np.array(s[:, :top].T, order="C"), device=basis.device, dtype=basis.dtype)
     vectors = coeffs @ basis[:m]
     vectors = vectors / vectors.norm(dim=1, keepdim=True)
     eigenvalues = [float(t) for t in theta[:top]]
     residuals = [float(r / max(abs(t), 1e-30)) for r, t in zip(res_abs[:top], theta[:top])]
-    return EigResult(eigenvalues, vectors, residuals, m, converged)
+    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged)
 
 
 def power_iteration(matvec: MatVec, v0: torch.Tensor, tol: float = 1e-3, max_iter: int = 1000) -> EigResult:

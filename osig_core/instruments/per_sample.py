@@ -16,7 +16,7 @@ import torch
 
 from osig_core.data.base import Dataset
 from osig_core.instruments.base import Measurement, StepContext
-from osig_core.instruments.hvp import DEFAULT_HVP_METHOD, LossHessian, flatten, trainable, unflatten
+from osig_core.instruments.hvp import LossHessian, flatten, trainable, unflatten
 from osig_core.instruments.lanczos import lanczos_top
 from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
 from osig_core.instruments.per_sample_math import PerSampleCurvature
@@ -76,16 +76,17 @@ class PerSampleInstrument:
             vals = PerSampleCurvature(self.model, self.loss, self.cfg.label_smoothing, params, buffers).values(
                 self.data.x[idx], self.data.y[idx], v)
             position = {sample: row for row, sample in enumerate(ids)}
-            group_stats = {name: self._group(members, [position[i] for i in members], vals, v_flat, buffers)
+            method = ctx.shared.get("hvp_method", "double-backward")  # as chosen by the sharpness instrument
+            group_stats = {name: self._group(members, [position[i] for i in members], vals, v_flat, buffers, method)
                            for name, members in groups.items()}
         per_sample = {"ids": ids, "grad_norm": vals.grad_norm.tolist(), "vHv": vals.vHv.tolist(),
                       "v_grad": vals.v_grad.tolist(), "loss": vals.loss.tolist()}
         return Measurement(records={"per_sample": per_sample, "group_curvature": group_stats})
 
-    def _group(self, members: list[int], rows: list[int], vals, v_flat: torch.Tensor, buffers) -> dict:
+    def _group(self, members: list[int], rows: list[int], vals, v_flat: torch.Tensor, buffers, method: str) -> dict:
         sel = torch.as_tensor(members, dtype=torch.long, device=self.data.x.device)
         op = LossHessian(self.model, self.data.x[sel], self.data.y[sel], self.loss, self.cfg.label_smoothing,
-                         self.cfg.chunk_size, DEFAULT_HVP_METHOD, bn_buffers=buffers)
+                         self.cfg.chunk_size, method, bn_buffers=buffers)
         rows_t = torch.as_tensor(rows, dtype=torch.long, device=vals.loss.device)
         eig = lanczos_top(op.hvp, v_flat.clone(), k=1, tol=GROUP_LANCZOS_TOL, max_iter=GROUP_LANCZOS_STEPS)
         return {"loss": float(vals.loss[rows_t].mean()), "grad_norm": float(op.gradient().norm()),

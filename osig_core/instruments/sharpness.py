@@ -18,11 +18,12 @@ from osig_core.data.base import Dataset, balanced_subset
 from osig_core.instruments.adam_precond import adam_denominators, adam_learning_rates
 from osig_core.instruments.base import Measurement, StepContext
 from osig_core.instruments.hvp import DEFAULT_HVP_METHOD, LossHessian, flat_params, trainable, unflatten
-from osig_core.instruments.lanczos import EigResult, lanczos_top, warm_start_vector
+from osig_core.instruments.lanczos import EigResult, lanczos_top, warm_start
 from osig_core.instruments.layer_curvature import curvature_shares
 
 FOLLOW_STEPS = 5  # after a threshold crossing, estimate again on each of the next few steps
 BASIS_BYTES = 1.5e9  # cap on the Lanczos basis memory (sets the iteration limit for big models)
+WARM_HISTORY = 2  # previous estimates whose eigenvectors may seed the next Lanczos run
 
 
 def sharpness_indices(cfg, data: Dataset) -> torch.Tensor | None:
@@ -65,8 +66,8 @@ class SharpnessInstrument:
         self.x, self.y = (data.x, data.y) if ids is None else (data.x[ids], data.y[ids])
         self.loss = cfg.loss or data.loss
         self.method = DEFAULT_HVP_METHOD
-        self.prev_vecs: torch.Tensor | None = None
-        self.prev_precond: torch.Tensor | None = None
+        self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
+        self.precond_history: list[tuple[int, torch.Tensor]] = []
         self.theta_ref: torch.Tensor | None = None
         self.follow_until = -1
         self.last_side: bool | None = None  # was the last estimate above the threshold?
@@ -85,9 +86,20 @@ class SharpnessInstrument:
         return float("nan") if value is None else float(value)
 
     # ------------------------------------------------------------------ measurement
-    def _lanczos(self, matvec, previous: torch.Tensor | None, dim: int, like: torch.Tensor, k: int) -> EigResult:
+    @staticmethod
+    def _seeds(history: list[tuple[int, torch.Tensor]], step: int) -> list[torch.Tensor]:
+        """Which earlier eigenvectors start Lanczos: the last estimate's; after an odd number of steps
+        also the one before, as a block (at the edge of stability the weights alternate with period
+        2, so an estimate an even number of steps back often fits better; Lanczos starts from the
+        best combination of the two at the cost of one more HVP)."""
+        if len(history) >= 2 and (step - history[0][0]) % 2 == 1:
+            return [history[0][1], history[1][1]]
+        return [history[0][1]] if history else []
+
+    def _lanczos(self, matvec, history: list[tuple[int, torch.Tensor]], step: int, dim: int,
+                 like: torch.Tensor, k: int) -> EigResult:
         max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
-        v0 = warm_start_vector(previous, dim, like.device, like.dtype, generator=self.generator)
+        v0 = warm_start(self._seeds(history, step), dim, like.device, like.dtype, generator=self.generator)
         return lanczos_top(matvec, v0, k=k, tol=float(self.cfg.sharpness_tol), max_iter=max_iter,
                            generator=self.generator)
 
@@ -95,10 +107,10 @@ class SharpnessInstrument:
         cfg = self.cfg
         op = LossHessian(self.model, self.x, self.y, self.loss, cfg.label_smoothing, cfg.chunk_size, self.method)
         theta = flat_params(self.model)
-        res = self._lanczos(op.hvp, self.prev_vecs, op.dim, theta, max(1, int(cfg.eig_k)))
+        res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)))
         self.method = op.method  # keep a fallback to double-backward for later estimates
-        vectors = _align_signs(res.vectors, self.prev_vecs)
-        self.prev_vecs = vectors
+        vectors = _align_signs(res.vectors, self.history[0][1] if self.history else None)
+        self.history = [(ctx.step, vectors)] + self.history[: WARM_HISTORY - 1]
         raw_hvps = op.hvps
         threshold = self.threshold()
 
@@ -127,6 +139,7 @@ class SharpnessInstrument:
         ctx.shared["top_eig"] = res.eigenvalues[0]
         ctx.shared["top_eig_step"] = ctx.step
         ctx.shared["theta_ref"] = self.theta_ref
+        ctx.shared["hvp_method"] = op.method
         records = {"eig": eig_record,
                    "layer_curvature": curvature_shares(names, unflatten(vectors[0], params))}
         return Measurement(scalars=scalars, records=records)
@@ -152,11 +165,11 @@ class SharpnessInstrument:
         denom = adam_denominators(ctx.optimizer, params, self.cfg)
         if denom is None:
             scalars["precond_sharpness"] = scalars["adam_eff_step"] = float("nan")
-            self.prev_precond = None
+            self.precond_history = []
             return float("nan")
         before = op.hvps
-        pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.prev_precond, op.dim, denom, 1)
-        self.prev_precond = _align_signs(pres.vectors, self.prev_precond)
+        pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1)
+        self.precond_history = [(ctx.step, pres.vectors)] + self.precond_history[: WARM_HISTORY - 1]
         step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
         scalars["precond_sharpness"] = pres.eigenvalues[0]
         scalars["adam_eff_step"] = abs(float(torch.dot(step_sizes, v)))

@@ -16,17 +16,18 @@ MIN_CORR = -0.5  # the top pair's sides' loss changes are anti-correlated at lea
 MIN_SWING = 3.0  # the top pair's loss swings at least this many times the overall loss's
 
 
-def sharpness_checks(report: Report, run, metrics: dict) -> int | None:
-    """Progressive sharpening + edge of stability; returns the onset step (first crossing of 2/eta)."""
+def sharpness_checks(report: Report, run, metrics: dict, sharpening: bool = True) -> int | None:
+    """Progressive sharpening (if asked) + edge of stability; returns the onset (first step at >= 2/eta)."""
     steps, sharp = series(run, "sharpness", metrics)
     thr = threshold_of(run, metrics)
     if sharp.size < 3:
         report.unavailable("sharpness rises to 2/η", "no sharpness recorded (run with --sharpness-every K)")
         return None
     onset = first_crossing(steps, sharp, thr)
-    report.check("progressive sharpening: sharpness starts below 2/η and rises to it",
-                 f"λ(0) = {fmt(sharp[0])}, 2/η = {fmt(thr)}, first ≥ 2/η at step {onset}",
-                 sharp[0] < thr and onset is not None, value=onset)
+    if sharpening:
+        report.check("progressive sharpening: sharpness starts below 2/η and rises to it",
+                     f"λ(0) = {fmt(sharp[0])}, 2/η = {fmt(thr)}, first ≥ 2/η at step {onset}",
+                     sharp[0] < thr and onset is not None, value=onset)
     if onset is None:
         report.unavailable(f"edge of stability: median sharpness after the onset within {EOS_BAND:.0%} of 2/η",
                            "the sharpness never reached 2/η")

@@ -5,6 +5,7 @@ points at. Nothing here imports torch, so the monitor stays light.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -18,6 +19,21 @@ from osig_core.config import ConfigError, RunConfig
 from osig_core.store import layout as L
 
 LIVE_STATUSES = ("starting", "running", "paused")
+_CORRUPT = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError)
+
+
+def _stored(name: str):
+    """After a corruption a stored value may be of any type: whatever that breaks while a method
+    parses it becomes one RunStoreError naming the file, never a traceback."""
+    def deco(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except _CORRUPT as e:
+                raise L.RunStoreError(f"'{self.dir / name}' is corrupt ({type(e).__name__}: {str(e)[:160]})") from None
+        return wrapper
+    return deco
 
 
 class RunReader:
@@ -63,10 +79,12 @@ class RunReader:
             raise L.RunStoreError(f"'{self.dir / L.DB_FILE}' could not be read ({e})") from None
 
     # ------------------------------------------------------------------ meta / status
+    @_stored(L.DB_FILE)
     def meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self._q("SELECT key, value FROM meta")}
 
     @property
+    @_stored(L.CONFIG_FILE)
     def classes(self) -> list[str]:
         return list(self.config_doc.get("classes", []))
 
@@ -74,11 +92,12 @@ class RunReader:
     def run_id(self) -> str:
         return self.dir.name
 
+    @_stored(L.DB_FILE)
     def status(self) -> tuple[str, str | None]:
         """(status, reason). A live status whose engine process is gone reads as 'failed'."""
         m = self.meta()
-        status = m.get("status", "starting")
-        reason = m.get("error")
+        status = str(m.get("status", "starting"))
+        reason = None if m.get("error") is None else str(m["error"])
         if status in LIVE_STATUSES and not _writer_alive(self.dir, m):
             return "failed", reason or "the engine process died without finishing (killed or crashed)"
         return status, reason
@@ -91,6 +110,7 @@ class RunReader:
         return 0 if s is None else s + 1
 
     # ------------------------------------------------------------------ scalars
+    @_stored(L.DB_FILE)
     def metrics(self, since: int | None = None) -> dict[str, np.ndarray]:
         """Per-step scalars as arrays keyed by name ('step' first); NaN where a step lacks a key."""
         rows = self._q("SELECT step, time, scalars FROM steps WHERE step > ? ORDER BY step",
@@ -108,9 +128,10 @@ class RunReader:
         return out
 
     # ------------------------------------------------------------------ per-sample matrices
+    @_stored(L.DB_FILE)
     def _matrix(self, name: str, dtype) -> np.ndarray:
         rows = self._q("SELECT MAX(row) FROM steps")[0][0]
-        rows = 0 if rows is None else rows + 1
+        rows = 0 if rows is None else _count(rows) + 1
         cached = self._mm.get(name)
         if cached and cached[0] == rows:
             return cached[1]
@@ -159,22 +180,26 @@ class RunReader:
     def loss_steps(self) -> np.ndarray:
         return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL ORDER BY row")], np.int64)
 
+    @_stored(L.DB_FILE)
     def row_of(self, step: int) -> int | None:
         r = self._q("SELECT row FROM steps WHERE step <= ? AND row IS NOT NULL ORDER BY step DESC LIMIT 1", (step,))
         return None if not r else int(r[0][0])
 
     # ------------------------------------------------------------------ records, groups, events
+    @_stored(L.DB_FILE)
     def records(self, kind: str, since: int | None = None) -> list[tuple[int, Any]]:
         rows = self._q("SELECT step, payload FROM records WHERE kind = ? AND step > ? ORDER BY step",
                        (kind, -1 if since is None else since))
         return [(int(s), json.loads(p)) for s, p in rows]
 
+    @_stored(L.DB_FILE)
     def record_at(self, kind: str, step: int | None = None) -> tuple[int, Any] | None:
         """The latest record of `kind` at or before `step` (latest overall if None)."""
         s = 2**62 if step is None else step
         r = self._q("SELECT step, payload FROM records WHERE kind = ? AND step <= ? ORDER BY step DESC LIMIT 1", (kind, s))
         return None if not r else (int(r[0][0]), json.loads(r[0][1]))
 
+    @_stored(L.DB_FILE)
     def pairs_all(self) -> list[dict]:
         return [json.loads(p) for (p,) in self._q("SELECT payload FROM pairs ORDER BY score DESC")]
 
@@ -182,6 +207,7 @@ class RunReader:
         rec = self.record_at("pairs", step)
         return [] if rec is None else rec[1]
 
+    @_stored(L.DB_FILE)
     def group_losses(self, pair_id: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """side -> (steps, mean loss of that side's members)."""
         out: dict[int, tuple[list, list]] = {}
@@ -191,6 +217,7 @@ class RunReader:
             out[side][1].append(loss)
         return {s: (np.array(a, np.int64), np.array(b, np.float64)) for s, (a, b) in out.items()}
 
+    @_stored(L.DB_FILE)
     def events(self, since_id: int = 0) -> list[dict]:
         return [dict(id=i, step=s, time=t, kind=k, message=m) for i, s, t, k, m in
                 self._q("SELECT id, step, time, kind, message FROM events WHERE id > ? ORDER BY id", (since_id,))]
@@ -205,8 +232,14 @@ class RunReader:
 
     def texts(self) -> list[str] | None:
         p = self.dir / L.SAMPLES_DIR / "texts.json"
-        return self._load_json(p) if p.is_file() else None
+        if not p.is_file():
+            return None
+        texts = self._load_json(p)
+        if not isinstance(texts, list) or len(texts) != self.n:
+            raise L.RunStoreError(f"'{p}' is corrupt: it does not hold one text for each of the run's {self.n} samples")
+        return texts
 
+    @_stored(f"{L.SAMPLES_DIR}/features.json")
     def features(self) -> dict[str, np.ndarray]:
         p = self.dir / L.SAMPLES_DIR / "features.json"
         if not p.is_file():
@@ -223,11 +256,15 @@ class RunReader:
         return self._load_npy("x.npy") if p.is_file() else None
 
     def _load_npy(self, name: str, mmap: bool = False) -> np.ndarray:
+        """One array per sample (first axis N), or RunStoreError: consumers index it by sample id."""
         p = self.dir / L.SAMPLES_DIR / name
         try:
-            return np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
-        except (OSError, ValueError) as e:
-            raise L.RunStoreError(f"'{p}' is missing or corrupt ({e})") from None
+            arr = np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
+        except Exception as e:  # noqa: BLE001 - a damaged header fails in many ways (EOF, SyntaxError, ...)
+            raise L.RunStoreError(f"'{p}' is missing or corrupt ({e or type(e).__name__})") from None
+        if not isinstance(arr, np.ndarray) or arr.ndim == 0 or arr.shape[0] != self.n:
+            raise L.RunStoreError(f"'{p}' is corrupt: it does not hold one entry for each of the run's {self.n} samples")
+        return arr
 
     def _load_json(self, p: Path) -> Any:
         try:
@@ -261,6 +298,13 @@ class RunReader:
     def close(self) -> None:
         self._mm.clear()
         self.db.close()
+
+
+def _count(value: Any) -> int:
+    """A stored row index, refusing what only a corrupted database holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"row index {value!r}")
+    return value
 
 
 def _writer_alive(run_dir: Path, meta: dict[str, Any]) -> bool:

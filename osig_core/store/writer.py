@@ -11,6 +11,7 @@ import fcntl
 import json
 import math
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,20 @@ class RunWriter:
 
     def reopen(self, keep_through_step: int) -> None:
         """Resume: drop everything recorded after `keep_through_step` (it will be recomputed)."""
-        self.db = L.connect(self.dir / L.DB_FILE)
-        self.db.executescript(L.SCHEMA)
-        with self.db:
-            for table in ("steps", "records", "group_losses"):
-                self.db.execute(f"DELETE FROM {table} WHERE step > ?", (keep_through_step,))
-            self.db.execute("DELETE FROM pairs WHERE first_step > ?", (keep_through_step,))
-            self.db.execute("UPDATE control SET handled = ? WHERE handled IS NULL", (time.time(),))
-        row = self.db.execute("SELECT MAX(row) FROM steps").fetchone()[0]
+        db_path = self.dir / L.DB_FILE
+        try:
+            self.db = L.connect(db_path)
+            self.db.executescript(L.SCHEMA)
+            with self.db:
+                for table in ("steps", "records", "group_losses"):
+                    self.db.execute(f"DELETE FROM {table} WHERE step > ?", (keep_through_step,))
+                self.db.execute("DELETE FROM pairs WHERE first_step > ?", (keep_through_step,))
+                self.db.execute("UPDATE control SET handled = ? WHERE handled IS NULL", (time.time(),))
+            row = self.db.execute("SELECT MAX(row) FROM steps").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise L.RunStoreError(f"'{db_path}' cannot be continued: {e}") from None
+        if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
+            raise L.RunStoreError(f"'{db_path}' is corrupt (row index {row!r})")
         for stale in (self.dir / L.CHECKPOINT_DIR).glob("*.tmp"):  # half-written by a writer that died
             stale.unlink(missing_ok=True)
         self._open_matrices(truncate_rows=0 if row is None else row + 1, fresh=False)
@@ -116,7 +123,10 @@ class RunWriter:
     def close(self) -> None:
         for f in (self._losses, self._preds):
             if f is not None:
-                f.close()
+                try:
+                    f.close()
+                except OSError:  # a full disk failing the last flush: the step it belonged to never committed
+                    pass
         self._losses = self._preds = None
         if self.db is not None:
             self.db.close()
@@ -159,11 +169,16 @@ class RunWriter:
         """Append one step: matrix rows first (flushed), then one committed transaction."""
         row = None
         if losses is not None:
-            self._losses.write(np.asarray(losses, dtype=np.float16).tobytes())
-            self._losses.flush()
             p = np.zeros(self.n, np.uint16) if preds is None else np.asarray(preds).astype(np.uint16)
-            self._preds.write(p.tobytes())
-            self._preds.flush()
+            for f, name, data in ((self._losses, L.LOSSES_FILE, np.asarray(losses, dtype=np.float16)),
+                                  (self._preds, L.PREDS_FILE, p)):
+                try:
+                    f.seek(self._rows * self.n * 2)  # after a failed write, the next one still lands on its row
+                    f.write(data.tobytes())
+                    f.flush()
+                except OSError as e:  # e.g. a full disk: say which file
+                    e.filename = e.filename or str(self.dir / name)
+                    raise
             row = self._rows
             self._rows += 1
             if self._rows % L.BLOCK_ROWS == 0:

@@ -61,8 +61,7 @@ class DashboardScreen(Screen):
         mark = None if following else step
         if progress_changed or view_changed:
             for chart in (self.query_one(LossChart), self.query_one(SharpnessChart)):
-                if progress_changed or chart.mark != mark:
-                    chart.show(progress.history, info, mark)
+                chart.show(progress.history, info, mark)
             self.query_one(FracUpPanel).show(progress.history, step)
         if view_changed and view is not None:
             self.query_one(PairsTable).show(view.pairs)
@@ -101,8 +100,17 @@ class DashboardScreen(Screen):
         self._open(message.pair_id)
 
     def _open(self, pair_id: int) -> None:
-        from osig_tui.screens.group import GroupScreen
-        self.app.push_screen(GroupScreen(pair_id))
+        screen = self.app.group_screen()
+        screen.show_pair(pair_id)
+        self.app.push_screen(screen)
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        """Read the highlighted pair ahead, so Enter shows it at once (not while following a live run)."""
+        app, view = self.app, self.app.view
+        if event.row_key is None or event.row_key.value is None or view is None or view.step is None:
+            return
+        if not (app.live and view.following):
+            app.prefetch_group(int(event.row_key.value), view.step)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

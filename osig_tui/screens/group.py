@@ -28,11 +28,13 @@ class GroupLoaded(Message):
 
 
 class GroupScreen(Screen):
+    """Installed once and reused for every pair (composing a screen costs more than refilling it)."""
+
     BINDINGS = [Binding("escape", "back", "Back"), Binding("backspace", "back", "Back", show=False)]
 
-    def __init__(self, pair_id: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.pair_id = pair_id
+        self.pair_id: int | None = None
         self.step: int | None = None
         self.detail: GroupDetail | None = None
         self._loaded_at = 0.0
@@ -48,8 +50,17 @@ class GroupScreen(Screen):
                 yield SideView(1)
         yield Footer()
 
+    def show_pair(self, pair_id: int) -> None:
+        """Switch to another pair (before the screen is pushed)."""
+        self.pair_id, self.step, self.detail, self._loading = pair_id, None, None, False
+        if self.is_mounted:
+            self._start()
+
     def on_mount(self) -> None:
-        self.query_one("#group-chart").border_title = "mean loss of [orange]side A[/] and [dodgerblue]side B[/]"
+        self.query_one("#group-chart").border_title = "mean loss of [#ff8700]side A[/] and [#00afff]side B[/]"
+        self._start()
+
+    def _start(self) -> None:
         self.query_one("#group-title", Static).update(Text(f"pair #{self.pair_id}: loading…", style="italic"))
         self.apply_update(True, True)
 
@@ -63,23 +74,32 @@ class GroupScreen(Screen):
         following = view is None or view.following
         step = None if view is None else view.step
         self.query_one(RunHeader).show(app.info, app.progress, step, following)
-        if step is None or self._loading:
+        if step is None or self._loading or self.pair_id is None:
             return
         stale = step != self.step
         if stale and (not following or self.detail is None or time.monotonic() - self._loaded_at > LIVE_RELOAD_S):
             self.step = step
+            cached = app.cached_group(self.pair_id, step)
+            if cached is not None:
+                self._show(cached)
+                return
             self._loading = True
-            self._load(step)
+            self._load(self.pair_id, step)
 
     @work(thread=True, exclusive=True, group="group-load", exit_on_error=False)
-    def _load(self, step: int) -> None:
-        detail = self.app.poller.group(self.pair_id, step)
-        self.post_message(GroupLoaded(detail))
+    def _load(self, pair_id: int, step: int) -> None:
+        self.post_message(GroupLoaded(self.app.load_group(pair_id, step)))
 
     def on_group_loaded(self, message: GroupLoaded) -> None:
         self._loading = False
+        if message.detail.pair_id == self.pair_id:
+            self._show(message.detail)
+        if self.app.view is not None and self.app.view.step != self.step:
+            self.apply_update(False, True)  # the step moved while we were loading
+
+    def _show(self, d: GroupDetail) -> None:
         self._loaded_at = time.monotonic()
-        d = self.detail = message.detail
+        self.detail = d
         title = self.query_one("#group-title", Static)
         if not d.found:
             title.update(Text(f"pair #{self.pair_id} is not in this run", style="bold red"))
@@ -88,8 +108,6 @@ class GroupScreen(Screen):
         self.query_one(PairLossChart).show([s.curve for s in d.sides], None if self.app.view.following else d.step)
         for view, side in zip(self.query(SideView), d.sides):
             view.show(side, d.classes, self.app.image_mode, self.app.info.data_kind, d.x_gap)
-        if self.app.view is not None and self.app.view.step != self.step:
-            self.apply_update(False, True)  # the step moved while we were loading
 
     def _title(self, d: GroupDetail) -> Text:
         t = Text()

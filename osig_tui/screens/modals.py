@@ -42,7 +42,7 @@ class QuitScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text("Training is still running. Leave it running in the background "
+            yield Static(Text("The run is still live. Leave it training in the background "
                               "(re-attach later with `osig watch RUN_DIR`) or stop it?"), classes="question")
             with Horizontal(classes="buttons"):
                 yield Button("Leave running (l)", variant="primary", id="leave")

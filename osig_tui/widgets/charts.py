@@ -2,8 +2,6 @@
 and a pair's two loss curves. Each chart draws only when given new data, from a thinned series."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from rich.text import Text
 from textual_plotext import PlotextPlot
@@ -11,7 +9,7 @@ from textual_plotext import PlotextPlot
 from osig_tui.store_views import History, RunInfo
 from osig_tui.widgets.spark import envelope
 
-SIDE_COLORS = ("orange", "blue+")
+SIDE_COLORS = ((255, 135, 0), (0, 175, 255))  # the same orange / blue as the pair sparklines
 
 
 def int_ticks(plt, steps: np.ndarray, count: int = 5) -> None:
@@ -24,18 +22,42 @@ def int_ticks(plt, steps: np.ndarray, count: int = 5) -> None:
 
 
 class SeriesChart(PlotextPlot):
-    """A plot that shows a one-line explanation instead of axes when it has nothing to draw."""
+    """A plot that shows a one-line explanation instead of axes when it has nothing to draw.
+
+    Draws once per new data (renders are cached); a moved step marker alone is drawn after a short
+    pause, so stepping through history answers at once and the charts catch up when keys stop."""
+
+    MARK_DELAY = 0.25
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.history: History | None = None
         self.info: RunInfo | None = None
         self.mark: int | None = None
+        self._pending_mark: int | None = None
+        self._mark_timer = None
+        self._cache: tuple[tuple, object] | None = None
 
     def show(self, history: History, info: RunInfo, mark: int | None) -> None:
-        """New data (or a new marked step, while browsing history); redraws once."""
+        """New data (or a new marked step, while browsing history)."""
+        if history is self.history and info is self.info:
+            target = self._pending_mark if self._mark_timer is not None else self.mark
+            if mark != target:
+                self._pending_mark = mark
+                if self._mark_timer is not None:
+                    self._mark_timer.stop()
+                self._mark_timer = self.set_timer(self.MARK_DELAY, self._apply_mark)
+            return
+        if self._mark_timer is not None:
+            self._mark_timer.stop()
+            self._mark_timer = None
         self.history, self.info, self.mark = history, info, mark
         self.border_title = self.legend()
+        self.refresh()
+
+    def _apply_mark(self) -> None:
+        self._mark_timer = None
+        self.mark = self._pending_mark
         self.refresh()
 
     def legend(self) -> str:
@@ -49,23 +71,29 @@ class SeriesChart(PlotextPlot):
         raise NotImplementedError
 
     def render(self):
+        key = (id(self.history), self.mark, self.size, self.app.theme)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
         msg = self.empty_message()
         if msg:
-            return Text(msg, style="italic", justify="center")
-        plt = self.plt
-        plt.clear_figure()
-        self.draw(plt, max(8, self.size.width - 12))
-        int_ticks(plt, self.history.steps)
-        if self.mark is not None:
-            plt.vline(self.mark, "gray")
-        return super().render()
+            out = Text(msg, style="italic", justify="center")
+        else:
+            plt = self.plt
+            plt.clear_figure()
+            self.draw(plt, max(8, self.size.width - 12))
+            int_ticks(plt, self.history.steps)
+            if self.mark is not None:
+                plt.vline(self.mark, "gray")
+            out = super().render()
+        self._cache = (key, out)
+        return out
 
 
 class LossChart(SeriesChart):
     def legend(self) -> str:
         if self.history is not None and self.history.has("test_acc"):
-            return "[orange]train loss[/] · [cyan]test acc[/] (right)"
-        return "[orange]train loss[/]"
+            return "[#ff8700]train loss[/] · [cyan]test acc[/] (right)"
+        return "[#ff8700]train loss[/]"
 
     def draw(self, plt, buckets: int) -> None:
         h = self.history
@@ -83,15 +111,16 @@ class SharpnessChart(SeriesChart):
 
     def legend(self) -> str:
         name = "preconditioned sharpness" if self.key() == "precond_sharpness" else "sharpness"
-        thr = "threshold"
         h = self.history
-        if h is not None and not h.has("threshold") and self.info is not None and self.info.lr > 0:
-            thr = f"2/η = {2.0 / self.info.lr:.4g}"
-        elif h is not None and h.has("threshold"):
-            _, ty = h.series("threshold")
-            if np.ptp(ty) <= 1e-9 * max(1.0, abs(float(ty[0]))):
-                thr = f"threshold {float(ty[0]):.4g}"
-        return f"[magenta]{name}[/] vs [red]{thr}[/]"
+        if h is None or not h.has(self.key()):
+            return "sharpness"
+        if not h.has("threshold"):
+            return f"[bold cyan]{name}[/] (no stability threshold recorded for this optimizer)"
+        _, ty = h.series("threshold")
+        if np.ptp(ty) <= 1e-9 * max(1.0, abs(float(ty[0]))):
+            thr = "2/η" if self.info is not None and self.info.optim in ("gd", "sgd") else "threshold"
+            return f"[bold cyan]{name}[/] vs [red]{thr} = {float(ty[-1]):.4g}[/]"
+        return f"[bold cyan]{name}[/] vs [red]threshold[/]"
 
     def empty_message(self) -> str | None:
         msg = super().empty_message()
@@ -104,16 +133,16 @@ class SharpnessChart(SeriesChart):
     def draw(self, plt, buckets: int) -> None:
         h, key = self.history, self.key()
         x, y = envelope(*h.series(key), buckets)
-        plt.plot(x.tolist(), y.tolist(), marker="braille", color="magenta+")
+        plt.plot(x.tolist(), y.tolist(), marker="braille", color="cyan+")
         tx, ty = h.series("threshold")
-        if len(ty) and np.ptp(ty) > 1e-9 * max(1.0, abs(float(ty[0]))):
+        if not len(ty):
+            return
+        if np.ptp(ty) > 1e-9 * max(1.0, abs(float(ty[0]))):
             tx, ty = envelope(tx, ty, buckets)
             plt.plot(tx.tolist(), ty.tolist(), marker="braille", color="red")
         else:
-            thr = float(ty[0]) if len(ty) else (2.0 / self.info.lr if self.info and self.info.lr > 0 else math.nan)
-            if math.isfinite(thr):
-                plt.hline(thr, "red")
-                plt.plot([float(h.steps[0])], [thr], marker="braille", color="red")
+            plt.hline(float(ty[-1]), "red")
+            plt.plot([float(h.steps[0])], [float(ty[-1])], marker="braille", color="red")  # keeps it in range
 
 
 class PairLossChart(PlotextPlot):

@@ -2,7 +2,7 @@
 
 `resolve_image_mode` runs before the app starts (textual-image asks the terminal what it supports
 then, and cannot once Textual owns stdin); any failure falls back silently to half-blocks.
-`halfblock_lines` draws a small RGB array as rows of '▀' cells (upper pixel = fg, lower = bg).
+`halfblock_segments` draws a small RGB array as rows of '▀' cells (upper pixel = fg, lower = bg).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 from rich.color import Color
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
@@ -72,21 +73,46 @@ def _resize(img: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.clip(sums / counts + 0.5, 0, 255).astype(np.uint8)
 
 
-def halfblock_lines(img: np.ndarray, cols: int, rows: int) -> list[Text]:
-    """`rows` lines of `cols` cells, each cell two vertically stacked pixels."""
-    px = _resize(img, cols, rows * 2)
-    lines = []
-    for r in range(rows):
-        t = Text()
-        for c in range(cols):
-            top, bot = px[2 * r, c], px[2 * r + 1, c]
-            t.append("▀", Style(color=Color.from_rgb(*map(int, top)), bgcolor=Color.from_rgb(*map(int, bot))))
-        lines.append(t)
-    return lines
+_STYLES: dict[tuple[int, ...], Style] = {}
+
+
+def _cell_style(top: np.ndarray, bot: np.ndarray) -> Style:
+    key = (int(top[0]), int(top[1]), int(top[2]), int(bot[0]), int(bot[1]), int(bot[2]))
+    style = _STYLES.get(key)
+    if style is None:
+        if len(_STYLES) > 200_000:
+            _STYLES.clear()
+        style = _STYLES[key] = Style(color=Color.from_rgb(*key[:3]), bgcolor=Color.from_rgb(*key[3:]))
+    return style
+
+
+def halfblock_segments(img: np.ndarray, cols: int, rows: int) -> list[list[Segment]]:
+    """`rows` lines of `cols` cells, each cell two vertically stacked pixels ('▀': fg top, bg bottom)."""
+    px = _resize(img, cols, rows * 2) & 0xFC  # 6 bits a channel: invisible, and styles repeat
+    return [[Segment("▀", _cell_style(px[2 * r, c], px[2 * r + 1, c])) for c in range(cols)] for r in range(rows)]
+
+
+class ThumbCache:
+    """Half-block renderings by (sample id, size): neighbouring steps share most outliers."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._d: dict[tuple, list[list[Segment]]] = {}
+
+    def lines(self, key: int, img: np.ndarray, cols: int, rows: int) -> list[list[Segment]]:
+        k = (key, cols, rows)
+        got = self._d.pop(k, None)
+        if got is None:
+            got = halfblock_segments(img, cols, rows)
+            if len(self._d) >= self.size:
+                self._d.pop(next(iter(self._d)))
+        self._d[k] = got  # most recently used last
+        return got
 
 
 def halfblock_text(img: np.ndarray, cols: int, rows: int) -> Text:
-    return Text("\n").join(halfblock_lines(img, cols, rows))
+    lines = [Text.assemble(*((seg.text, seg.style) for seg in line)) for line in halfblock_segments(img, cols, rows)]
+    return Text("\n").join(lines)
 
 
 def picture(mode: str, img: np.ndarray, cols: int, rows: int, classes: str = "picture") -> Widget | None:

@@ -8,19 +8,22 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
+from rich.segment import Segment
 from textual.widgets import DataTable, Static
 
 from osig_tui.console import safe
 from osig_tui.store_views import GroupSide, class_name
-from osig_tui.widgets.images import picture
+from osig_tui.widgets.images import ThumbCache, picture
+from osig_tui.widgets.segments import Line, SegmentBox, text_lines
 from osig_tui.widgets.spark import SIDE_STYLES, bar
 
 PIC_W, PIC_H = 12, 6  # cells per member picture
 CARD_W = PIC_W + 2
-CARDS = 32  # member cards per side
+CARDS = 32  # member pictures per side (half-blocks)
+GRAPHIC_CARDS = 16  # per side as sixel / kitty pictures (one widget each)
 
 
-def histogram_text(side: GroupSide, width: int, rows: int = 4) -> Text:
+def histogram_text(side: GroupSide, width: int, style: str, rows: int = 4) -> Text:
     if not side.classes:
         return Text("no classes", style="italic")
     total = sum(c for _, c in side.classes) or 1
@@ -31,7 +34,7 @@ def histogram_text(side: GroupSide, width: int, rows: int = 4) -> Text:
             t.append("\n")
         t.append_text(safe(name[:name_w].ljust(name_w)))
         t.append(" ")
-        t.append_text(bar(count / total, max(4, width - name_w - 6), style="bold"))
+        t.append_text(bar(count / total, max(4, width - name_w - 6), style=style))
         t.append(f" {count}")
     if len(side.classes) > rows:
         t.append(f"\n+{len(side.classes) - rows} more classes", style="dim")
@@ -72,6 +75,39 @@ def intervals(xs: np.ndarray, gap: float) -> str:
     return " ∪ ".join(f"[{a:.3g}, {b:.3g}]" if b > a else f"{{{a:.3g}}}" for a, b in parts)
 
 
+class MemberGrid(SegmentBox):
+    """Half-block pictures of many members in one widget (cheap to lay out), captions beneath each."""
+
+    def __init__(self, side: GroupSide, names: tuple[str, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.side, self.names = side, names
+        self.count = min(CARDS, len(side.members), len(side.images))
+        self.thumbs = ThumbCache(size=4 * CARDS)
+
+    def build(self, width: int) -> list[Line]:
+        per_row = max(1, (width + 1) // (CARD_W + 1))
+        console = self.app.console
+        lines: list[Line] = []
+        for start in range(0, self.count, per_row):
+            block: list[Line] = [[] for _ in range(PIC_H)]
+            caps = [Text() for _ in range(3)]
+            for k in range(start, min(start + per_row, self.count)):
+                pic = self.thumbs.lines(int(self.side.members[k]), self.side.images[k], PIC_W, PIC_H)
+                for r in range(PIC_H):
+                    block[r] += [Segment(" ")] + pic[r] + [Segment(" " * (CARD_W - PIC_W))]
+                cap = caption(self.side, k, self.names).split()
+                for r in range(3):
+                    line = cap[r] if r < len(cap) else Text("")
+                    line.truncate(CARD_W, pad=True)
+                    caps[r].append_text(line)
+                    caps[r].append(" ")
+            lines += block
+            for c in caps:
+                lines += text_lines(c, console)
+            lines.append([])
+        return lines
+
+
 class SideView(Vertical):
     """Title, class histogram and members of side `index` (0 = A, orange; 1 = B, blue)."""
 
@@ -87,21 +123,24 @@ class SideView(Vertical):
     def show(self, side: GroupSide, classes: tuple[str, ...], mode: str, data_kind: str, x_gap: float | None) -> None:
         n = len(side.members)
         title = Text(f"side {'AB'[self.index]} · {n} samples", style=SIDE_STYLES[self.index])
-        if side.images is not None and mode != "none" and n > CARDS:
-            title.append(f" ({CARDS} that moved most shown)", style="dim")
+        shown = CARDS if mode == "halfcell" else GRAPHIC_CARDS
+        if side.images is not None and mode != "none" and n > shown:
+            title.append(f" ({shown} that moved most shown)", style="dim")
         self.query_one(".side-title", Static).update(title)
         hist = self.query_one(".side-hist", Static)
-        hist.update(histogram_text(side, max(20, self.size.width - 2)))
+        hist.update(histogram_text(side, max(20, self.size.width - 2), SIDE_STYLES[self.index]))
         box = self.query_one(".side-members", Vertical)
         box.remove_children()
-        if side.images is not None and mode != "none":
+        if side.images is not None and mode == "halfcell":
+            box.mount(MemberGrid(side, classes, classes="member-grid"))
+        elif side.images is not None and mode != "none":
             box.mount(self._cards(side, classes, mode))
         else:
             box.mount(self._table(side, classes, data_kind, x_gap))
 
     def _cards(self, side: GroupSide, classes: tuple[str, ...], mode: str) -> Grid:
         cards = []
-        for k in range(min(CARDS, len(side.members), len(side.images))):
+        for k in range(min(GRAPHIC_CARDS, len(side.members), len(side.images))):
             pic = picture(mode, side.images[k], PIC_W, PIC_H)
             cards.append(Vertical(*([pic] if pic is not None else []), Static(caption(side, k, classes), classes="caption"),
                                   classes="card"))

@@ -1,0 +1,199 @@
+"""`osig watch` responsiveness and its cost to training.
+
+1. Builds (once, cached) a stored run of N = 50,000 samples × 10,000 steps with RunWriter — no
+   training — and measures, headless (App.run_test + Pilot): time from creating the app to the first
+   complete dashboard, and key latency (press → the screen shows the answer) for history stepping,
+   moving between pairs, and opening / closing a pair.
+2. Trains the same small run twice headless and twice with the monitor attached (alternating), and
+   reports the attached / headless steps/s ratio (target ≥ 0.95).
+
+Usage: python benchmarks/bench_tui.py [--n 50000 --steps 10000] [--rebuild] [--skip-throughput]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fixtures.synthetic_run import SyntheticRun  # noqa: E402
+
+from osig_core.store.reader import RunReader  # noqa: E402
+from osig_tui.app import WatchApp  # noqa: E402
+from osig_tui.screens.dashboard import DashboardScreen  # noqa: E402
+from osig_tui.screens.group import GroupScreen  # noqa: E402
+from osig_tui.widgets.pairs import PairsTable  # noqa: E402
+
+
+def build(path: Path, n: int, steps: int, rebuild: bool) -> Path:
+    done = path / "BUILT"
+    if done.is_file() and not rebuild:
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    t0 = time.perf_counter()
+    r = SyntheticRun(path, n=n, steps=steps, kind="image", classes=None, seed=0, sharpness=True, groups=True,
+                     status="finished", k=24, pid=None)
+    for upto in range(1000, steps + 1000, 1000):
+        r.write(upto)
+        print(f"  built {min(upto, steps)}/{steps} steps ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    r.finish()
+    done.write_text("ok")
+    return path
+
+
+async def _until(pilot, cond, timeout=30.0):
+    t0 = time.perf_counter()
+    while not cond():
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("condition not reached")
+        await pilot.pause(0.001)
+
+
+KEYS = {"left_square_bracket": "[", "right_square_bracket": "]", "enter": "\r", "escape": "\x1b", "j": "j", "k": "k"}
+
+
+async def key_latency(app, key: str, answered, timeout: float = 30.0) -> float:
+    """Seconds from the key reaching the app (as the terminal driver delivers it, without the test
+    pilot's own pacing) until `answered()` holds and the screen has painted the change."""
+    from textual import events
+    t0 = time.perf_counter()
+    app._driver.send_message(events.Key(key, KEYS[key]))
+    while not answered():
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError(f"no answer to {key}")
+        await asyncio.sleep(0.0005)
+    await painted(app)
+    return time.perf_counter() - t0
+
+
+def _pending(app) -> bool:
+    """A repaint or layout is still queued somewhere on the screen (widget → screen → compositor)."""
+    s = app.screen
+    if s._dirty_widgets or s._repaint_required or s._layout_required:
+        return True
+    return any(w._repaint_required or w._layout_required for w in s.walk_children())
+
+
+async def painted(app) -> None:
+    """Wait until the screen has composited every queued change (seen idle twice in a row)."""
+    quiet = 0
+    while quiet < 2:
+        await asyncio.sleep(0.0005)
+        quiet = 0 if _pending(app) else quiet + 1
+
+
+def measure_app(run_dir: Path, repeats: int) -> dict:
+    out: dict = {}
+
+    async def main():
+        t0 = time.perf_counter()
+        app = WatchApp(run_dir)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await _until(pilot, lambda: app.view is not None and app.progress is not None
+                         and isinstance(app.screen, DashboardScreen) and app.screen.query_one(PairsTable).row_count > 0)
+            await painted(app)
+            out["first_render_s"] = time.perf_counter() - t0
+            await pilot.pause(0.5)
+            last = app.progress.last_step
+            lat: dict[str, list[float]] = {"step back ([)": [], "step forward (])": [], "next pair (j/k)": [],
+                                           "open pair (Enter)": [], "back (Esc)": []}
+            table = app.screen.query_one(PairsTable)
+            for i in range(repeats):
+                target = last - 1 - i
+                lat["step back ([)"].append(await key_latency(app, "left_square_bracket",
+                                                              lambda: app.view.step == target))
+                await pilot.pause(0.05)
+            for i in range(repeats):
+                target = app.view.step + 1
+                lat["step forward (])"].append(await key_latency(
+                    app, "right_square_bracket", lambda: app.view.step == target or app.view.following))
+                await pilot.pause(0.05)
+            for i in range(repeats):
+                before = table.cursor_row
+                lat["next pair (j/k)"].append(await key_latency(
+                    app, "j" if i % 2 == 0 else "k", lambda: table.cursor_row != before or table.row_count < 2))
+                await pilot.pause(0.05)
+            for _ in range(max(1, repeats // 4)):
+                lat["open pair (Enter)"].append(await key_latency(
+                    app, "enter", lambda: isinstance(app.screen, GroupScreen) and app.screen.detail is not None))
+                await pilot.pause(0.1)
+                lat["back (Esc)"].append(await key_latency(app, "escape", lambda: isinstance(app.screen, DashboardScreen)))
+                await pilot.pause(0.1)
+            out["key_latency_ms"] = {k: {"median": round(1e3 * statistics.median(v), 1), "max": round(1e3 * max(v), 1)}
+                                     for k, v in lat.items()}
+    asyncio.run(main())
+    return out
+
+
+def _train(run_dir: Path, steps: int, attach: bool) -> float:
+    cmd = [sys.executable, "-m", "osig_tui.cli", "run", "--model", "mlp", "--n", "1000", "--steps", str(steps),
+           "--eval-every", "0", "--checkpoint-every", "0", "--run-dir", str(run_dir), "--quiet"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if attach:
+        from osig_tui.lifecycle import wait_until_ready
+        wait_until_ready(run_dir, proc, timeout=300)
+
+        async def watch():
+            app = WatchApp(run_dir)
+            async with app.run_test(size=(120, 36)) as pilot:
+                while proc.poll() is None:
+                    await pilot.pause(0.2)
+        asyncio.run(watch())
+    assert proc.wait() == 0
+    m = RunReader(run_dir).metrics()
+    t, s = m["time"], m["step"]
+    k = min(10, len(s) // 5)  # skip warm-up steps
+    return float((s[-1] - s[k]) / (t[-1] - t[k]))
+
+
+def measure_throughput(steps: int, rounds: int) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="osig-bench-tp-"))
+    rates = {"headless": [], "attached": []}
+    try:
+        for r in range(rounds):
+            for mode in (("headless", "attached") if r % 2 == 0 else ("attached", "headless")):
+                d = tmp / f"{mode}-{r}"
+                rates[mode].append(_train(d, steps, mode == "attached"))
+                print(f"  {mode}: {rates[mode][-1]:.2f} steps/s", file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    h, a = statistics.median(rates["headless"]), statistics.median(rates["attached"])
+    return {"headless_steps_per_s": rates["headless"], "attached_steps_per_s": rates["attached"],
+            "ratio_attached_over_headless": a / h}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=50_000)
+    ap.add_argument("--steps", type=int, default=10_000)
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "osig-bench-tui")
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--train-steps", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    run_dir = build(a.cache / f"run-{a.n}x{a.steps}", a.n, a.steps, a.rebuild)
+    size = sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file())
+    res = {"device": f"cpu ({os.cpu_count()} cores), load {os.getloadavg()[0]:.1f}", "n": a.n, "steps": a.steps,
+           "store_bytes": size}
+    res.update(measure_app(run_dir, a.repeats))
+    if not a.skip_throughput:
+        res.update(measure_throughput(a.train_steps, a.rounds))
+    print(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()

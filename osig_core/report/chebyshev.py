@@ -1,0 +1,118 @@
+"""fig3-chebyshev: on 1-D regression the opposing groups are an x-interval against its neighbours."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from osig_core.report.eos import MIN_CORR, sharpness_checks
+from osig_core.report.figures import PALETTE, save, subplots
+from osig_core.report.model import Report
+from osig_core.report.pairs import PairMotion, top_pairs
+from osig_core.report.runs import RunSet
+
+MIN_INTERVAL = 3  # grid points in the core interval
+NEGATIVE_RANGE = (-1.0, -0.5)  # where the paper found its pair
+
+
+@dataclass
+class IntervalPair:
+    motion: PairMotion
+    interval: tuple[float, float]  # the core interval of one side
+    left: np.ndarray  # the other side's points just left of it
+    right: np.ndarray  # ... and just right of it
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return float(self.left.min()), float(self.right.max())
+
+    def describe(self) -> str:
+        lo, hi = self.interval
+        return (f"pair {self.motion.pair['id']}: [{lo:.2f}, {hi:.2f}] against neighbours "
+                f"[{self.left.min():.2f}, {self.left.max():.2f}] ∪ [{self.right.min():.2f}, {self.right.max():.2f}]")
+
+
+def longest_run(xs: np.ndarray, h: float) -> tuple[float, float, int]:
+    """The longest run of consecutive grid points (spacing h) in sorted xs: (lo, hi, count)."""
+    best = (0.0, 0.0, 0)
+    start = 0
+    for i in range(1, len(xs) + 1):
+        if i == len(xs) or xs[i] - xs[i - 1] > 1.5 * h:
+            if i - start > best[2]:
+                best = (float(xs[start]), float(xs[i - 1]), i - start)
+            start = i
+    return best
+
+
+def interval_against_neighbours(motion: PairMotion, x: np.ndarray) -> IntervalPair | None:
+    """One side's longest interval flanked on both sides, close by, by members of the other side."""
+    h = 2.0 / (len(x) - 1) if len(x) > 1 else 1.0
+    sides = [np.sort(x[np.asarray(s["members"], dtype=np.int64)]) for s in motion.pair["sides"]]
+    found = None
+    for i in (0, 1):
+        lo, hi, count = longest_run(sides[i], h)
+        if count < MIN_INTERVAL:
+            continue
+        reach = max(hi - lo, 4 * h)
+        other = sides[1 - i]
+        left = other[(other < lo) & (other >= lo - reach)]
+        right = other[(other > hi) & (other <= hi + reach)]
+        if left.size and right.size and (found is None or count > found[0]):
+            found = (count, IntervalPair(motion, (lo, hi), left, right))
+    return None if found is None else found[1]
+
+
+def build(rs: RunSet, out: Path, report: Report) -> None:
+    run = rs.first
+    metrics = run.metrics()
+    x = run.sample_x()
+    sharpness_checks(report, run, metrics, sharpening=False)
+    motions = top_pairs(run, None, k=10)
+    if x is None or not motions:
+        report.unavailable("an opposing pair is an x-interval against its neighbours",
+                           "no 1-D inputs or no opposing pair detected")
+        return
+    found = [ip for m in motions if (ip := interval_against_neighbours(m, x[:, 0])) is not None]
+    report.check("an opposing pair is an x-interval against its neighbours on both sides",
+                 found[0].describe() if found else f"none among the {len(motions)} strongest pairs",
+                 bool(found))
+    lo_ok, hi_ok = NEGATIVE_RANGE
+    negative = [ip for ip in found if ip.span[0] >= lo_ok - 1e-6 and ip.span[1] <= hi_ok + 1e-6]
+    report.check(f"such a pair lies on the negative side, within [{lo_ok:g}, {hi_ok:g}]",
+                 negative[0].describe() if negative else
+                 (f"nearest: {found[0].describe()}" if found else "no interval pair"), bool(negative))
+    chosen = negative[0] if negative else (found[0] if found else None)
+    if chosen is not None:
+        m = chosen.motion
+        report.check(f"its two groups' losses move in opposition (corr of Δloss ≤ {MIN_CORR})",
+                     f"corr = {m.corr:.2f} over {m.steps.size} steps", m.corr <= MIN_CORR, value=m.corr)
+    plot(report, run, x[:, 0], chosen, out)
+
+
+def plot(report: Report, run, x: np.ndarray, chosen: IntervalPair | None, out: Path) -> None:
+    fig, ax = subplots(1, 2, width=9, height=3.2)
+    y = run.labels()
+    ax[0, 0].plot(x, y, "k.", ms=3, label="target")
+    try:
+        net = run.model()
+        import torch
+        with torch.no_grad():
+            xs = torch.linspace(-1, 1, 400).unsqueeze(1)
+            ax[0, 0].plot(xs[:, 0].numpy(), net(xs).reshape(-1).numpy(), color="0.5", lw=1, label="network (end)")
+    except Exception as e:  # the checkpoint may be missing; the figure still shows the groups
+        report.notes.append(f"network curve not drawn: {e}")
+    if chosen is not None:
+        for side, c in ((0, PALETTE[0]), (1, PALETTE[1])):
+            ids = np.asarray(chosen.motion.pair["sides"][side]["members"], dtype=np.int64)
+            ax[0, 0].plot(x[ids], y[ids], "o", color=c, ms=5, mfc="none", label=f"group {'ab'[side]}")
+        m = chosen.motion
+        ax[0, 1].plot(m.steps, m.side_a, color=PALETTE[0], lw=0.8, label="group a")
+        ax[0, 1].plot(m.steps, m.side_b, color=PALETTE[1], lw=0.8, label="group b")
+        ax[0, 1].set_xlabel("step")
+        ax[0, 1].set_ylabel("group loss")
+        ax[0, 1].legend(fontsize=8)
+    ax[0, 0].set_xlabel("x")
+    ax[0, 0].legend(fontsize=8)
+    save(fig, report, out, "fig3", "The Chebyshev target, the network's fit and the two opposing groups (left); "
+         "the groups' losses (right).")

@@ -1,0 +1,138 @@
+"""fig5-probes: a colour-block probe's logits and feature norm under GD, against (near) gradient flow.
+
+GD: the feature norm grows fast, the class probabilities oscillate at the edge of stability, then
+the norm decays. Gradient flow (a small learning rate, never reaching 2/eta): the norm keeps
+growing. Runs are compared on the time axis t = eta * step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from osig_core.report.figures import PALETTE, save, subplots
+from osig_core.report.model import Report, fmt
+from osig_core.report.runs import RunSet
+from osig_core.report.stats import first_crossing, series, sign_flip_rate, threshold_of
+
+DECAY = 0.10  # GD: the norm ends at least 10% below its peak
+FLIP_RATE = 0.6  # GD: share of reversals of the probe's probability changes after the onset
+GROWTH_KEEP = 0.97  # gradient flow: the norm ends within 3% of its maximum (still growing)
+
+
+@dataclass
+class ProbeSeries:
+    name: str
+    steps: np.ndarray
+    logits: np.ndarray  # [T, C]
+    probs: np.ndarray  # [T, C]
+    norm: np.ndarray  # [T]
+
+
+def probe_series(run, name: str | None = None) -> ProbeSeries | None:
+    recs = run.records("probes")
+    if not recs:
+        return None
+    name = name or next(iter(recs[0][1]))
+    recs = [(s, r[name]) for s, r in recs if name in r]
+    return ProbeSeries(name, np.array([s for s, _ in recs]), np.array([r["logits"] for _, r in recs]),
+                       np.array([r["probs"] for _, r in recs]), np.array([r["feature_norm"] for _, r in recs]))
+
+
+def gd_checks(report: Report, run, ps: ProbeSeries) -> None:
+    peak = int(np.argmax(ps.norm))
+    drop = 1 - ps.norm[-1] / ps.norm[peak]
+    report.check(f"GD: the '{ps.name}' probe's feature norm rises, then decays (ends ≥ {DECAY:.0%} below its peak)",
+                 f"{fmt(ps.norm[0])} → peak {fmt(ps.norm[peak])} at step {int(ps.steps[peak])} → "
+                 f"{fmt(ps.norm[-1])} at the end ({drop:.0%} below)", peak > 0 and drop >= DECAY, value=drop)
+    metrics = run.metrics()
+    steps, sharp = series(run, "sharpness", metrics)
+    onset = first_crossing(steps, sharp, threshold_of(run, metrics)) if sharp.size else None
+    if onset is None:
+        report.unavailable("GD: the probe's class probabilities oscillate at the edge of stability",
+                           "the sharpness never reached 2/η (or was not recorded)")
+        return
+    keep = ps.steps >= onset
+    gaps = np.diff(ps.steps[keep])
+    if keep.sum() < 6 or (gaps.size and gaps.max() > 1):
+        report.unavailable("GD: the probe's class probabilities oscillate at the edge of stability",
+                           "needs the probe at every step after the onset (--probe-every 1)")
+        return
+    p = ps.probs[keep]
+    cls = int(np.argmax(np.var(np.diff(p, axis=0), axis=0)))
+    rate = sign_flip_rate(p[:, cls])
+    label = run.classes[cls] if cls < len(run.classes) else str(cls)
+    report.check(f"GD: after reaching 2/η the probe's class probabilities oscillate (≥ {FLIP_RATE:.0%} of "
+                 "step-to-step changes reverse direction)",
+                 f"p({label}) reverses on {rate:.0%} of {keep.sum() - 2} steps after step {onset}",
+                 rate >= FLIP_RATE, value=rate)
+
+
+def gf_checks(report: Report, run, ps: ProbeSeries, gd: ProbeSeries | None, gd_run) -> None:
+    metrics = run.metrics()
+    _, sharp = series(run, "sharpness", metrics)
+    thr = threshold_of(run, metrics)
+    if sharp.size:
+        report.check("gradient flow: the small-step run stays below its 2/η (no edge of stability)",
+                     f"max sharpness {fmt(sharp.max())} vs 2/η = {fmt(thr)}", sharp.max() < thr,
+                     value=sharp.max() / thr)
+    keep = ps.norm[-1] / ps.norm.max()
+    report.check(f"gradient flow: the '{ps.name}' probe's feature norm keeps growing (ends ≥ {GROWTH_KEEP:.0%} of its max)",
+                 f"{fmt(ps.norm[0])} → {fmt(ps.norm[-1])} (max {fmt(ps.norm.max())})", keep >= GROWTH_KEEP,
+                 value=keep)
+    if gd is not None:
+        t_gd = gd.steps[-1] * gd_run.config.lr
+        t_gf = ps.steps * run.config.lr
+        at = np.interp(t_gd, t_gf, ps.norm) if t_gd <= t_gf[-1] else ps.norm[-1]
+        report.check("at the same time η·t, gradient flow's feature norm exceeds GD's",
+                     f"GF {fmt(at)} vs GD {fmt(gd.norm[-1])} at η·t = {fmt(t_gd)}", at > gd.norm[-1],
+                     value=at / gd.norm[-1])
+
+
+def build(rs: RunSet, out: Path, report: Report) -> None:
+    gd_run, gf_run = rs.get("gd"), rs.get("gf")
+    if gd_run is None and gf_run is None:  # a run with probes outside the preset layout
+        gd_run = rs.first
+    gd = probe_series(gd_run) if gd_run is not None else None
+    gf = probe_series(gf_run, gd.name if gd else None) if gf_run is not None else None
+    if gd_run is not None:
+        if gd is None:
+            report.unavailable("GD: probe feature norm rises then decays", "no probe records (run with --probe sky)")
+        else:
+            gd_checks(report, gd_run, gd)
+    if gf_run is not None and gf is not None:
+        gf_checks(report, gf_run, gf, gd, gd_run)
+    elif gf_run is None:
+        report.unavailable("gradient flow: the feature norm keeps growing", "the 'gf' member run is missing")
+    plot(report, rs, gd_run, gd, gf_run, gf, out)
+
+
+def plot(report: Report, rs: RunSet, gd_run, gd, gf_run, gf, out: Path) -> None:
+    if gd is None and gf is None:
+        return
+    fig, ax = subplots(1, 3, width=12, height=3.2)
+    main, main_run = (gd, gd_run) if gd is not None else (gf, gf_run)
+    classes = main_run.classes
+    for c in range(main.logits.shape[1]):
+        ax[0, 0].plot(main.steps, main.logits[:, c], lw=0.8, label=classes[c] if c < len(classes) else str(c))
+    ax[0, 0].set_title(f"'{main.name}' probe: class logits")
+    ax[0, 0].set_xlabel("step")
+    ax[0, 0].legend(fontsize=6, ncol=2)
+    for c in range(main.probs.shape[1]):
+        ax[0, 1].plot(main.steps, main.probs[:, c], lw=0.8)
+    ax[0, 1].set_title("class probabilities")
+    ax[0, 1].set_xlabel("step")
+    for label, run, s, color in (("GD", gd_run, gd, PALETTE[0]), ("gradient flow", gf_run, gf, PALETTE[1])):
+        if s is None:
+            continue
+        t = s.steps * run.config.lr
+        ax[0, 2].plot(t, s.norm, color=color, lw=1.2, label=f"{label}: '{s.name}'")
+        fsteps, fmean = series(run, "feature_norm_mean")
+        if fmean.size:
+            ax[0, 2].plot(fsteps * run.config.lr, fmean, color=color, lw=0.8, ls=":", label=f"{label}: mean over data")
+    ax[0, 2].set_title("feature norm")
+    ax[0, 2].set_xlabel("time η·t")
+    ax[0, 2].legend(fontsize=7)
+    save(fig, report, out, "fig5", "A colour-block probe under GD: its logits and class probabilities, and its "
+         "feature norm against (near) gradient flow on the time axis η·t (dotted: mean over the training data).")
