@@ -188,6 +188,14 @@ class Engine:
             if storage:
                 raise L.RunStoreError(msg) from None
             raise
+        except KeyboardInterrupt:  # a second Ctrl-C: no final checkpoint, the store is still consistent
+            msg = f"interrupted at step {self.step} before a final checkpoint; --resume continues from the last one"
+            try:
+                self.writer.set_meta(status="failed", error=msg)
+                self.writer.event(self.step, "failed", msg)
+            except Exception:
+                pass
+            raise
         finally:
             restore()
             self.writer.close()
@@ -219,7 +227,8 @@ class Engine:
         self._prev_loss = train_loss
         ctx = StepContext(step=t, cfg=cfg, model=self.model, optimizer=self.optimizer, opt_spec=self.spec,
                           data=self.data, device=self.device, losses=None if rec is None else rec.losses,
-                          preds=None if rec is None else rec.preds, train_loss=train_loss, shared=self.shared)
+                          preds=None if rec is None else rec.preds, train_loss=train_loss, shared=self.shared,
+                          dist=self.dist)
         if rec is not None:
             self.shared["tracked_groups"] = rec.tracked_groups
         measured = Measurement()
@@ -313,9 +322,14 @@ class Engine:
             return lambda: None
 
         def handler(signum, _frame):
+            if signum == signal.SIGINT and self._stop_signal is not None:
+                raise KeyboardInterrupt  # Ctrl-C twice: quit now rather than after the step and its checkpoint
             self._stop_signal = signal.Signals(signum).name
 
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        signals = [signal.SIGINT, signal.SIGTERM]
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # a lost terminal or SSH session (not under nohup)
+            signals.append(signal.SIGHUP)
+        old = {s: signal.signal(s, handler) for s in signals}
         return lambda: [signal.signal(s, h) for s, h in old.items()]
 
 

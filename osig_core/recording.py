@@ -125,8 +125,9 @@ class LossRecorder:
         self.prev_preds = preds
         if self.detector is not None:
             window = rows[-(self.cfg.group_window + 1):]
-            self.detector.warm_start(np.asarray(losses[window], dtype=np.float32), [int(s) for s in steps[window]],
-                                     np.asarray(reader.preds()[window]).astype(np.int64))
+            with np.errstate(over="ignore", invalid="ignore"):  # stored rows may hold inf (see record)
+                self.detector.warm_start(np.asarray(losses[window], dtype=np.float32), [int(s) for s in steps[window]],
+                                         np.asarray(reader.preds()[window]).astype(np.int64))
             self.detector.load_pairs(reader.pairs_all())  # ids continue where the run left off
             snap = reader.pairs_at(step - 1)
             self._last_pairs_json = json.dumps(snap, sort_keys=True, default=float)

@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from osig_tui.widgets.images import ThumbCache
 from osig_tui.store_poller import GroupDetail, PollResult, Progress, StepView, StorePoller, run_poll_loop
 
 
@@ -67,6 +68,7 @@ class WatchApp(App[str | None]):
         self._stopping = Event()
         self._seen_events = False
         self._groups: dict[tuple[int, int], GroupDetail] = {}  # (pair id, step) -> detail, newest last
+        self.thumbs = ThumbCache(size=1024)  # half-block pictures by sample id, shared by every screen
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -77,9 +79,13 @@ class WatchApp(App[str | None]):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
         worker = get_current_worker()
-        run_poll_loop(self.poller, lambda r: self.post_message(StoreUpdated(r)),
-                      lambda m: self.post_message(StoreFailed(m)),
-                      lambda: worker.is_cancelled or self._stopping.is_set(), self._wake, self.poll_interval)
+        try:
+            run_poll_loop(self.poller, lambda r: self.post_message(StoreUpdated(r)),
+                          lambda m: self.post_message(StoreFailed(m)),
+                          lambda: worker.is_cancelled or self._stopping.is_set(), self._wake, self.poll_interval)
+        finally:
+            if self._stopping.is_set():
+                self.poller.close()
 
     def on_unmount(self) -> None:
         self._stopping.set()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -127,6 +128,9 @@ def main() -> None:
         sys.exit(130)
     except OSError as e:
         C.error(f"{e.strerror or e}{f': {e.filename}' if e.filename else ''}")
+        sys.exit(2)
+    except sqlite3.Error as e:  # e.g. a run on a read-only or vanished disk
+        C.error(f"a run database could not be used ({e})")
         sys.exit(2)
 
 

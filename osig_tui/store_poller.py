@@ -54,6 +54,7 @@ class StepView:
     layers_step: int | None = None
     pictures: dict = field(default_factory=dict)  # outlier id -> uint8 [H, W, 3] (image runs)
     texts: dict = field(default_factory=dict)  # outlier id -> its rendering (text / 1-D runs)
+    outliers_step: int | None = None  # the recorded step the outliers belong to (<= step)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class StorePoller:
         for p in r.pairs_at(step):
             spark = self._spark(losses, end, p) if losses is not None else (np.zeros(0), np.zeros(0))
             pairs.append(PairRow.from_payload(p, spark))
-        up, down, note = self._outliers(step, end, losses)
+        up, down, note, outliers_step = self._outliers(step, end, losses)
         layers, layers_step = self._layers(step)
         ids = [o.id for o in up + down]
         pictures, texts = {}, {}
@@ -177,7 +178,8 @@ class StorePoller:
             if self._texts is None:
                 self._texts = r.texts() or []
             texts = {i: str(self._texts[i]) for i in ids if 0 <= i < len(self._texts)}
-        return StepView(step, following, tuple(pairs), up, down, note, layers, layers_step, pictures, texts)
+        return StepView(step, following, tuple(pairs), up, down, note, layers, layers_step, pictures, texts,
+                        outliers_step)
 
     def _spark(self, losses: np.ndarray, end: int, pair: dict) -> tuple[np.ndarray, np.ndarray]:
         start = max(0, end - SPARK_LEN + 1)
@@ -188,19 +190,23 @@ class StorePoller:
                 out.append(np.zeros(0))
                 continue
             block = np.asarray(losses[start:end + 1][:, ids], dtype=np.float32)
-            with np.errstate(all="ignore"):
-                out.append(np.nanmean(block, axis=1) if block.size else np.zeros(0))
+            ok = np.isfinite(block)
+            with np.errstate(all="ignore"):  # untracked samples are NaN; no warnings on the terminal
+                out.append(np.where(ok, block, 0).sum(1) / ok.sum(1))
         while len(out) < 2:
             out.append(np.zeros(0))
         return out[0], out[1]
 
-    def _outliers(self, step: int, end: int, losses) -> tuple[tuple, tuple, str | None]:
-        rec = self.reader.record_at("extremes", step)
-        if rec is not None and rec[0] == step:
+    def _outliers(self, step: int, end: int, losses) -> tuple[tuple, tuple, str | None, int | None]:
+        """The extremes of the last recorded loss change at or before `step` (runs that record every
+        K steps have none in between): stored by the engine, else computed from the two loss rows."""
+        if losses is None or end < 1:
+            return (), (), f"no loss change recorded up to step {step}", None
+        at = int(self._loss_steps[end])
+        rec = self.reader.record_at("extremes", at)
+        if rec is not None and rec[0] == at:
             up, down = outliers_from(rec[1])
-            return up[:self.outliers_k], down[:self.outliers_k], None
-        if losses is None or end < 1 or self._loss_steps[end] != step:
-            return (), (), f"no loss change recorded at step {step}"
+            return up[:self.outliers_k], down[:self.outliers_k], None, at
         delta = clean_delta(losses[end - 1], losses[end])
         up_ids, down_ids = top_k_extremes(delta, self.outliers_k)
         if self._labels is None:
@@ -213,7 +219,7 @@ class StorePoller:
             return tuple(Outlier(int(i), float(delta[i]), self._labels[i].item(),
                                  None if before is None else int(before[i]),
                                  None if after is None else int(after[i])) for i in ids)
-        return make(up_ids), make(down_ids), None
+        return make(up_ids), make(down_ids), None, at
 
     def _layers(self, step: int) -> tuple[tuple[tuple[str, float], ...], int | None]:
         rec = self.reader.record_at("layer_curvature", step)

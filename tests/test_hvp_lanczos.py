@@ -71,6 +71,15 @@ def test_hvp_matches_exact_hessian_and_changes_nothing(method, problem, request)
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_auto_method_times_both_and_keeps_one(bn_problem):
+    model, x, y, H = bn_problem
+    op = LossHessian(model, x, y, "ce", chunk_size=16, method="auto")
+    v = torch.randn(op.dim)
+    assert rel(op.hvp(v), H @ v.double()) < 1e-4
+    assert op.method in HVP_METHODS and op.hvps == 1
+    assert rel(op.hvp(v), H @ v.double()) < 1e-4
+
+
 def test_gradient_and_value_match_autograd(mlp_problem):
     model, x, y, _ = mlp_problem
     op = LossHessian(model, x, y, "ce", chunk_size=20)

@@ -88,6 +88,8 @@ def test_broken_run_directory_gives_one_sentence_everywhere(cli, run_copy, tmp_p
     with pytest.raises(RunStoreError, match=re.escape(names)):
         r = osig.open_run(run_copy)
         r.metrics()  # a database can look fine until it is read
+    code, out, err = cli("ls", run_copy.parent)  # a broken run is listed as such, the listing goes on
+    assert code == 0 and not err, err
 
 
 @pytest.mark.parametrize("case,target,breaker", [

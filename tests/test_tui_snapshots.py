@@ -10,6 +10,7 @@ from fixtures.synthetic_run import write_run
 from fixtures.tui_pilot import ready, wait_for
 from osig_tui.app import WatchApp
 from osig_tui.screens.group import GroupScreen
+from osig_tui.widgets.charts import LossChart, SharpnessChart
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,9 @@ async def _history(pilot):
     await ready(pilot, step=39)
     await pilot.press("left_curly_bracket", "left_square_bracket")
     await ready(pilot, step=28)
+    charts = [pilot.app.screen.query_one(c) for c in (LossChart, SharpnessChart)]
+    await wait_for(pilot, lambda: all(c.mark == 28 for c in charts))  # the step marker follows after a beat
+    await pilot.pause()
 
 
 def test_dashboard(snap_compare, snap_run):

@@ -27,6 +27,7 @@ class StepContext:
     preds: np.ndarray | None = None  # int/float [N] predictions at theta_t (None if not recorded this step)
     train_loss: float = float("nan")  # the loss the optimizer minimised this step
     shared: dict[str, Any] = field(default_factory=dict)  # state instruments share, e.g. "top_eigvecs", "tracked_ids"
+    dist: Any = None  # osig_core.distributed.DistContext in a multi-process run (collective instruments use it)
 
 
 @dataclass

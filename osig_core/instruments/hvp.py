@@ -65,7 +65,10 @@ class LossHessian:
 
     def __init__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str,
                  label_smoothing: float = 0.0, chunk_size: int = 1000, method: str = DEFAULT_HVP_METHOD,
-                 bn_buffers: dict[str, torch.Tensor] | None = None):
+                 bn_buffers: dict[str, torch.Tensor] | None = None,
+                 reduce: Callable[[torch.Tensor], torch.Tensor] | None = None, n_total: int | None = None):
+        """reduce/n_total: in a distributed run (x, y) is this rank's shard; sums are all-reduced with
+        `reduce` and divided by the global sample count `n_total`."""
         if method not in HVP_METHODS + ("auto",):
             raise ValueError(f"unknown HVP method {method!r}; choose auto or one of {HVP_METHODS}")
         self.model, self.x, self.y = model, x, y
@@ -79,10 +82,18 @@ class LossHessian:
         if bn_buffers:
             self.buffers.update(bn_buffers)
         self.hvps = 0
+        self.reduce = reduce
+        self.n_total = int(n_total) if n_total is not None else int(x.shape[0])
 
     @property
     def n(self) -> int:
+        """Samples this process evaluates (the shard size in a distributed run)."""
         return int(self.x.shape[0])
+
+    def _mean(self, total: torch.Tensor) -> torch.Tensor:
+        if self.reduce is not None:
+            total = self.reduce(total)
+        return total / self.n_total
 
     @property
     def dim(self) -> int:
@@ -110,11 +121,11 @@ class LossHessian:
     # ------------------------------------------------------------------ value and gradient
     def value(self) -> float:
         params = self.params()
-        total = torch.zeros((), device=self.x.device, dtype=torch.float64)
+        total = 0.0
         with self._mode(), torch.no_grad():
             for xc, yc in self._chunks():
-                total += self._chunk_sum(xc, yc)(params).double()
-        return float(total) / self.n
+                total += float(self._chunk_sum(xc, yc)(params))
+        return float(self._mean(torch.tensor([total], dtype=torch.float64, device=self.x.device)))
 
     def gradient(self) -> torch.Tensor:
         """Flat gradient of the mean loss (the step's gradient, without touching `.grad`)."""
@@ -124,7 +135,7 @@ class LossHessian:
             for xc, yc in self._chunks():
                 g = flatten(list(grad(self._chunk_sum(xc, yc))(params).values()))
                 total = g if total is None else total + g
-        return total / self.n
+        return self._mean(total)
 
     # ------------------------------------------------------------------ Hessian-vector products
     def hvp(self, v: torch.Tensor) -> torch.Tensor:
@@ -140,7 +151,7 @@ class LossHessian:
                 else:
                     hv = self._chunk_hvp(params, tangents, xc, yc)
                 total = hv if total is None else total + hv
-        return total / self.n
+        return self._mean(total)
 
     def _calibrate(self, params, tangents, xc, yc) -> torch.Tensor:
         """method "auto": time both methods on this chunk (after a 2-sample warm-up), keep the faster
@@ -164,7 +175,8 @@ class LossHessian:
         if self.method == "fwd-rev":
             try:
                 _, hv = jvp(grad(self._chunk_sum(xc, yc)), (params,), (tangents,))
-                return flatten(list(hv.values()))
+                # forward-mode AD may promote tangents of Python-scalar ops to float64: cast back
+                return flatten([h.to(p.dtype) for h, p in zip(hv.values(), params.values())])
             except (NotImplementedError, RuntimeError) as e:
                 if "forward" not in str(e).lower() and "jvp" not in str(e).lower():
                     raise

@@ -78,7 +78,7 @@ def best_in_span(matvec: MatVec, block: torch.Tensor) -> tuple[torch.Tensor, tor
     """
     q, _ = torch.linalg.qr(block.T)  # [dim, m], orthonormal columns
     products = torch.stack([matvec(q[:, i]) for i in range(q.shape[1])], 1)
-    small = (q.T @ products).double().cpu()
+    small = (q.T @ products).cpu().double()
     _, vecs = torch.linalg.eigh((small + small.T) / 2)
     c = vecs[:, -1].to(device=q.device, dtype=q.dtype)
     return q @ c, products @ c

@@ -25,7 +25,7 @@ def curvature_shares(names: list[str], pieces: list[torch.Tensor]) -> dict[str, 
 
     `pieces` are the eigenvector's parts shaped like the parameters named in `names`.
     """
-    squares = torch.stack([p.detach().double().pow(2).sum() for p in pieces])
+    squares = torch.stack([p.detach().float().pow(2).sum() for p in pieces]).cpu().double()
     total = squares.sum()
     shares = (squares / total if float(total) > 0 else torch.zeros_like(squares)).tolist()
     params = dict(zip(names, shares))

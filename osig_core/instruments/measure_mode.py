@@ -77,7 +77,8 @@ def frozen_bn_buffers(model: nn.Module, x: torch.Tensor, chunk_size: int = 1000)
 
     def hook_for(name: str):
         def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
-            inp = inputs[0].detach().double()
+            wide = torch.float32 if inputs[0].device.type == "mps" else torch.float64  # no float64 on MPS
+            inp = inputs[0].detach().to(wide)
             dims = [d for d in range(inp.dim()) if d != 1]
             count = inp.numel() // inp.shape[1]
             s1, s2 = inp.sum(dims), inp.pow(2).sum(dims)
@@ -86,7 +87,7 @@ def frozen_bn_buffers(model: nn.Module, x: torch.Tensor, chunk_size: int = 1000)
                 sums[name][1] += s2
                 sums[name][2] += count
             else:
-                sums[name] = [s1, s2, torch.tensor(float(count), dtype=torch.float64, device=inp.device)]
+                sums[name] = [s1, s2, torch.tensor(float(count), dtype=wide, device=inp.device)]
         return hook
 
     handles = [m.register_forward_pre_hook(hook_for(name)) for name, m in bns]

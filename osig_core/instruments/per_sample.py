@@ -22,6 +22,8 @@ from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
 from osig_core.instruments.per_sample_math import PerSampleCurvature
 
 GROUP_LANCZOS_STEPS = 10
+MAX_GROUPS = 6  # the three strongest pairs (the detector lists pairs strongest first)
+MAX_GROUP_SAMPLES = 32  # per group: evenly spaced members, so a live run on a conv net keeps moving
 GROUP_LANCZOS_TOL = 1e-3
 RANDOM_GROUP = "random"
 
@@ -46,9 +48,10 @@ class PerSampleInstrument:
         out: dict[str, list[int]] = {}
         for name, ids in tracked.items():
             valid = sorted({int(i) for i in ids if 0 <= int(i) < self.data.n})
-            if valid and name != RANDOM_GROUP:
-                out[str(name)] = valid
-        size = max((len(v) for v in out.values()), default=int(self.cfg.outliers_k))
+            if valid and name != RANDOM_GROUP and len(out) < MAX_GROUPS:
+                keep = np.linspace(0, len(valid) - 1, min(len(valid), MAX_GROUP_SAMPLES)).round().astype(int)
+                out[str(name)] = [valid[i] for i in sorted(set(keep.tolist()))]
+        size = max((len(v) for v in out.values()), default=min(int(self.cfg.outliers_k), MAX_GROUP_SAMPLES))
         out[RANDOM_GROUP] = sorted(int(i) for i in self.permutation[: max(1, min(size, self.data.n))])
         return out
 

@@ -52,7 +52,7 @@ class PerSampleCurvature:
 
     def _chunk_values(self, x, y, v) -> PerSampleValues:
         grads = vmap(grad(self._one_loss), in_dims=(None, 0, 0))(self.params, x, y)
-        sq = sum(g.reshape(g.shape[0], -1).double().pow(2).sum(1) for g in grads.values())
+        sq = sum(g.reshape(g.shape[0], -1).float().pow(2).sum(1) for g in grads.values())
         v_grad = sum((g.reshape(g.shape[0], -1) * v[k].reshape(1, -1)).sum(1) for k, g in grads.items())
         del grads
         with torch.no_grad():

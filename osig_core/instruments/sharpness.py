@@ -105,7 +105,12 @@ class SharpnessInstrument:
 
     def measure(self, ctx: StepContext) -> Measurement:
         cfg = self.cfg
-        op = LossHessian(self.model, self.x, self.y, self.loss, cfg.label_smoothing, cfg.chunk_size, self.method)
+        x, y, reduce = self.x, self.y, None
+        if ctx.dist is not None:  # this rank's shard; sums are all-reduced
+            lo, hi = ctx.dist.shard(len(self.x))
+            x, y, reduce = x[lo:hi], y[lo:hi], ctx.dist.all_reduce_
+        op = LossHessian(self.model, x, y, self.loss, cfg.label_smoothing, cfg.chunk_size, self.method,
+                         reduce=reduce, n_total=len(self.x))
         theta = flat_params(self.model)
         res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)))
         self.method = op.method  # keep a fallback to double-backward for later estimates
@@ -118,12 +123,12 @@ class SharpnessInstrument:
             "sharpness": res.eigenvalues[0],
             "threshold": threshold,
             "eig_residual": res.residuals[0],
-            "sharpness_subset": float(op.n),
+            "sharpness_subset": float(op.n_total),
         }
         for i, lam in enumerate(res.eigenvalues[1:], start=2):
             scalars[f"sharpness_{i}"] = lam
         eig_record = {"eigenvalues": res.eigenvalues, "residuals": res.residuals, "hvps": raw_hvps,
-                      "converged": res.converged, "method": op.method, "subset": op.n}
+                      "converged": res.converged, "method": op.method, "subset": op.n_total}
 
         scalars["proj_top"] = self._projection(ctx, theta, vectors[0], eig_record)
         watched = res.eigenvalues[0]

@@ -19,6 +19,7 @@ from osig_core.report.figures import PALETTE, save, subplots
 from osig_core.report.model import Report, fmt
 from osig_core.report.runs import RunSet
 from osig_core.report.stats import first_crossing, series, sign_flip_rate, threshold_of
+from osig_core.store.layout import RunStoreError
 
 GD_FLIPS = 0.6  # GD bounces across the valley: its projection reverses direction this often
 ADAM_FLIPS = 0.4  # Adam moves smoothly: fewer reversals than this
@@ -42,8 +43,11 @@ def top_vector(gd_run, step: int):
     from osig_core.instruments.hvp import LossHessian, flat_params, trainable
     from osig_core.instruments.lanczos import lanczos_top, warm_start_vector
     from osig_core.setup import loss_name
-    ckpts = [c for c in gd_run.checkpoints() if c[0] <= step]
-    at = ckpts[-1][0] if ckpts else 0
+    ckpts = gd_run.checkpoints()
+    if not ckpts:
+        raise RunStoreError(f"'{gd_run.dir}' has no checkpoint; run it with --checkpoint-every K")
+    before = [c for c in ckpts if c[0] <= step]
+    at = before[-1][0] if before else ckpts[0][0]  # no checkpoint before the crossing: the earliest one
     net = gd_run.model(at)
     data = gd_run.dataset()
     cfg = gd_run.config

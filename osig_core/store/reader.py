@@ -308,11 +308,12 @@ def _count(value: Any) -> int:
 
 
 def _writer_alive(run_dir: Path, meta: dict[str, Any]) -> bool:
-    pid = meta.get("pid")
+    pid = meta.get("pid", meta.get("writer_pid"))  # writer_pid: set while the run is still being created
     if not isinstance(pid, int):
         return True  # not started far enough to know; don't call it dead
-    if meta.get("host") not in (None, os.uname().nodename):
-        return time.time() - float(meta.get("heartbeat", 0)) < 600
+    if meta.get("host", meta.get("writer_host")) not in (None, os.uname().nodename):
+        heartbeat = meta.get("heartbeat")
+        return heartbeat is None or time.time() - float(heartbeat) < 600
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -67,6 +67,8 @@ class RunWriter:
         self.db = L.connect(self.dir / L.DB_FILE)
         self.db.executescript(L.SCHEMA)
         self.db.commit()
+        # who creates the run: a reader can tell one whose creator died before it started running
+        self.set_meta(writer_pid=os.getpid(), writer_host=os.uname().nodename)
         self._open_matrices(truncate_rows=0)
 
     def reopen(self, keep_through_step: int) -> None:

@@ -42,7 +42,7 @@ class DashboardScreen(Screen):
     def on_mount(self) -> None:
         titles = {"#loss-chart": "train loss", "#sharpness-chart": "sharpness",
                   "#pairs-box": "opposing pairs (Enter: inspect)", "#frac-up": "losses rising",
-                  "#layers": "curvature by layer", "#outliers": "outliers"}
+                  "#layers": "curvature by layer", "#outliers": "outliers: largest loss changes in one step"}
         for sel, title in titles.items():
             self.query_one(sel).border_title = title
         self.query_one("#filter").display = False
@@ -67,9 +67,7 @@ class DashboardScreen(Screen):
             self.query_one(PairsTable).show(view.pairs)
             self._pairs_note()
             self.query_one(LayerBars).show(view.layers, view.layers_step, info)
-            strip = self.query_one(OutlierStrip)
-            strip.show(view, info)
-            strip.border_title = "outliers" if step is None else f"outliers at step {step}"
+            self.query_one(OutlierStrip).show(view, info)
 
     def _pairs_note(self) -> None:
         table = self.query_one(PairsTable)

@@ -2,6 +2,8 @@
 and a pair's two loss curves. Each chart draws only when given new data, from a thinned series."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from rich.text import Text
 from textual_plotext import PlotextPlot
@@ -24,10 +26,12 @@ def int_ticks(plt, steps: np.ndarray, count: int = 5) -> None:
 class SeriesChart(PlotextPlot):
     """A plot that shows a one-line explanation instead of axes when it has nothing to draw.
 
-    Draws once per new data (renders are cached); a moved step marker alone is drawn after a short
-    pause, so stepping through history answers at once and the charts catch up when keys stop."""
+    Renders are cached. While a live run grows, it redraws at most once a second (plotting is the
+    monitor's main cost, and the monitor must not slow training). A moved step marker alone is
+    drawn after a short pause, so stepping through history answers at once and the charts follow."""
 
     MARK_DELAY = 0.25
+    LIVE_REDRAW = 1.0
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -36,6 +40,9 @@ class SeriesChart(PlotextPlot):
         self.mark: int | None = None
         self._pending_mark: int | None = None
         self._mark_timer = None
+        self._pending_data: tuple[History, RunInfo] | None = None
+        self._data_timer = None
+        self._drawn_at = -1e9
         self._cache: tuple[tuple, object] | None = None
 
     def show(self, history: History, info: RunInfo, mark: int | None) -> None:
@@ -48,12 +55,28 @@ class SeriesChart(PlotextPlot):
                     self._mark_timer.stop()
                 self._mark_timer = self.set_timer(self.MARK_DELAY, self._apply_mark)
             return
-        if self._mark_timer is not None:
-            self._mark_timer.stop()
-            self._mark_timer = None
+        wait = self.LIVE_REDRAW - (time.monotonic() - self._drawn_at)
+        if self.history is not None and mark is None and self.mark is None and wait > 0:
+            self._pending_data = (history, info)  # the run grew: draw with the next beat
+            if self._data_timer is None:
+                self._data_timer = self.set_timer(wait, self._apply_data)
+            return
+        self._set_data(history, info, mark)
+
+    def _set_data(self, history: History, info: RunInfo, mark: int | None) -> None:
+        for timer in (self._mark_timer, self._data_timer):
+            if timer is not None:
+                timer.stop()
+        self._mark_timer = self._data_timer = self._pending_data = None
         self.history, self.info, self.mark = history, info, mark
+        self._drawn_at = time.monotonic()
         self.border_title = self.legend()
         self.refresh()
+
+    def _apply_data(self) -> None:
+        self._data_timer = None
+        if self._pending_data is not None:
+            self._set_data(*self._pending_data, self.mark)
 
     def _apply_mark(self) -> None:
         self._mark_timer = None
@@ -152,22 +175,28 @@ class PairLossChart(PlotextPlot):
         super().__init__(**kwargs)
         self.curves: list[tuple[np.ndarray, np.ndarray]] = []
         self.mark: int | None = None
+        self._cache: tuple[tuple, object] | None = None
 
     def show(self, curves: list[tuple[np.ndarray, np.ndarray]], mark: int | None) -> None:
         self.curves, self.mark = curves, mark
         self.refresh()
 
     def render(self):
+        key = (tuple(id(c[1]) for c in self.curves), self.mark, self.size, self.app.theme)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
         if not any(len(c[0]) for c in self.curves):
-            return Text("no group losses recorded for this pair", style="italic", justify="center")
-        plt = self.plt
-        plt.clear_figure()
-        buckets = max(8, self.size.width - 12)
-        for k, (s, v) in enumerate(self.curves[:2]):
-            x, y = envelope(s, v, buckets)
-            plt.plot(x.tolist(), y.tolist(), marker="braille", color=SIDE_COLORS[k])
-        steps = [s for s, _ in self.curves if len(s)]
-        int_ticks(plt, np.concatenate(steps))
-        if self.mark is not None:
-            plt.vline(self.mark, "gray")
-        return super().render()
+            out = Text("no group losses recorded for this pair", style="italic", justify="center")
+        else:
+            plt = self.plt
+            plt.clear_figure()
+            buckets = max(8, self.size.width - 12)
+            for k, (s, v) in enumerate(self.curves[:2]):
+                x, y = envelope(s, v, buckets)
+                plt.plot(x.tolist(), y.tolist(), marker="braille", color=SIDE_COLORS[k])
+            int_ticks(plt, np.concatenate([s for s, _ in self.curves if len(s)]))
+            if self.mark is not None:
+                plt.vline(self.mark, "gray")
+            out = super().render()
+        self._cache = (key, out)
+        return out

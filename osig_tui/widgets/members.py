@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from osig_tui.console import safe
 from osig_tui.store_views import GroupSide, class_name
-from osig_tui.widgets.images import ThumbCache, picture
+from osig_tui.widgets.images import picture
 from osig_tui.widgets.segments import Line, SegmentBox, text_lines
 from osig_tui.widgets.spark import SIDE_STYLES, bar
 
@@ -82,7 +82,6 @@ class MemberGrid(SegmentBox):
         super().__init__(**kwargs)
         self.side, self.names = side, names
         self.count = min(CARDS, len(side.members), len(side.images))
-        self.thumbs = ThumbCache(size=4 * CARDS)
 
     def build(self, width: int) -> list[Line]:
         per_row = max(1, (width + 1) // (CARD_W + 1))
@@ -92,7 +91,7 @@ class MemberGrid(SegmentBox):
             block: list[Line] = [[] for _ in range(PIC_H)]
             caps = [Text() for _ in range(3)]
             for k in range(start, min(start + per_row, self.count)):
-                pic = self.thumbs.lines(int(self.side.members[k]), self.side.images[k], PIC_W, PIC_H)
+                pic = self.app.thumbs.lines(int(self.side.members[k]), self.side.images[k], PIC_W, PIC_H)
                 for r in range(PIC_H):
                     block[r] += [Segment(" ")] + pic[r] + [Segment(" " * (CARD_W - PIC_W))]
                 cap = caption(self.side, k, self.names).split()
@@ -145,8 +144,16 @@ class SideView(Vertical):
             cards.append(Vertical(*([pic] if pic is not None else []), Static(caption(side, k, classes), classes="caption"),
                                   classes="card"))
         grid = Grid(*cards, classes="cards")
-        grid.styles.grid_size_columns = max(1, (self.size.width or 2 * CARD_W) // (CARD_W + 1))
+        grid.styles.grid_size_columns = self._columns()
         return grid
+
+    def _columns(self) -> int:
+        width = self.size.width or max(CARD_W, self.app.size.width // 2 - 2)
+        return max(1, (width + 1) // (CARD_W + 1))
+
+    def on_resize(self) -> None:
+        for grid in self.query(".cards"):
+            grid.styles.grid_size_columns = self._columns()
 
     def _table(self, side: GroupSide, classes: tuple[str, ...], data_kind: str, x_gap: float | None) -> Vertical:
         parts = []

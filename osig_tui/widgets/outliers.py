@@ -8,7 +8,6 @@ from rich.text import Text
 from osig_tui.console import safe
 from osig_tui.store_poller import StepView
 from osig_tui.store_views import Outlier, RunInfo, class_name
-from osig_tui.widgets.images import ThumbCache
 from osig_tui.widgets.segments import Line, SegmentBox, text_lines
 from osig_tui.widgets.spark import DOWN_STYLE, UP_STYLE
 
@@ -37,7 +36,6 @@ class OutlierStrip(SegmentBox):
         self.image_mode = image_mode
         self.view: StepView | None = None
         self.info: RunInfo | None = None
-        self.thumbs = ThumbCache()
 
     def show(self, view: StepView, info: RunInfo) -> None:
         self.view, self.info = view, info
@@ -62,12 +60,12 @@ class OutlierStrip(SegmentBox):
         title = Text()
         pics: list[Line] = [[] for _ in range(THUMB_H)]
         delta, label = Text(), Text()
-        for items, style, head in ((v.up, UP_STYLE, f"▲ rose most at step {v.step}"), (v.down, DOWN_STYLE, "▼ fell most")):
+        for items, style, head in ((v.up, UP_STYLE, f"▲ rose most at step {v.outliers_step}"), (v.down, DOWN_STYLE, "▼ fell most")):
             title.append(head.ljust(half)[:half], style=style)
             shown = items[:per_side]
             for o in shown:
                 img = v.pictures.get(o.id)
-                rows = self.thumbs.lines(o.id, img, THUMB_W, THUMB_H) if img is not None else [[Segment(" " * THUMB_W)]] * THUMB_H
+                rows = self.app.thumbs.lines(o.id, img, THUMB_W, THUMB_H) if img is not None else [[Segment(" " * THUMB_W)]] * THUMB_H
                 for r in range(THUMB_H):
                     pics[r] += rows[r] + [Segment(" ")]
                 delta.append(f"{o.delta:+.2f}".ljust(THUMB_W + 1)[:THUMB_W + 1], style=style)
@@ -82,7 +80,7 @@ class OutlierStrip(SegmentBox):
     def _text(self, v: StepView, width: int) -> Text:
         rows = max(1, THUMB_H + 2)
         t = Text()
-        t.append(f"step {v.step}: ", style="bold")
+        t.append(f"step {v.outliers_step}: ", style="bold")
         t.append("▲ rose most", style=UP_STYLE)
         t.append(" · ")
         t.append("▼ fell most", style=DOWN_STYLE)

@@ -43,7 +43,7 @@ class PairsTable(DataTable):
         pair_id: int
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable", **kwargs)
         self.pairs: tuple[PairRow, ...] = ()
         self.query_text = ""
         self.shown_ids: list[int] = []

@@ -25,6 +25,7 @@ class SegmentBox(Widget):
         super().__init__(**kwargs)
         self._serial = 0
         self._built: tuple[tuple, list[Line]] | None = None
+        self._strips: dict[int, Strip] = {}
 
     def build(self, width: int) -> list[Line]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -38,6 +39,7 @@ class SegmentBox(Widget):
         key = (self._serial, width)
         if self._built is None or self._built[0] != key:
             self._built = (key, self.build(width))
+            self._strips = {}
         return self._built[1]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -46,9 +48,20 @@ class SegmentBox(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         lines = self.lines()
-        if y >= len(lines):
-            return Strip.blank(width, self.rich_style)
-        return Strip(lines[y]).crop(0, width).extend_cell_length(width, self.rich_style).apply_style(self.rich_style)
+        strip = self._strips.get(y)
+        if strip is None or strip.cell_length != width:
+            if y >= len(lines):
+                strip = Strip.blank(width, self.rich_style)
+            else:
+                line = lines[y]
+                strip = Strip(line, Segment.get_line_length(line)).crop_extend(0, width, self.rich_style)
+                strip = strip.apply_style(self.rich_style)
+            self._strips[y] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips = {}
 
     def plain(self) -> str:
         """The text of every line (for tests and screen readers)."""

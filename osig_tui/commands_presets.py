@@ -1,0 +1,114 @@
+"""`osig presets`, `osig report RUN`, `osig reproduce`: the paper's experiments and their claim checks.
+
+    osig presets                          one line per preset (runs, scales)
+    osig run --preset fig1-gd             run one (flags still override; NAME/MEMBER:SCALE also works)
+    osig report RUN [--out DIR]           figures + report.md (default RUN/report/), checks printed here
+    osig reproduce [--quick] [--jobs J]   every preset's runs in parallel, resumable, then one table
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from osig_tui import console as C
+
+VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "n/a": "yellow"}
+
+
+def _verdict(v: str) -> Text:
+    return Text(v, style=VERDICT_STYLE.get(v, ""))
+
+
+def print_presets() -> None:
+    """List the presets: the paper's experiments, one line each."""
+    from osig_core.presets import PRESET_LIST
+    t = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    t.add_column("preset", style="bold", no_wrap=True, min_width=max(len(p.name) for p in PRESET_LIST))
+    t.add_column("what it reproduces", no_wrap=True, overflow="ellipsis")
+    for p in PRESET_LIST:
+        runs = f" [{len(p.members)} runs]" if p.multi else ""
+        t.add_row(C.safe(p.name), C.safe(f"{p.figure}: {p.description}{runs}"))
+    C.out.print(t)
+    C.info("osig run --preset NAME[/RUN][:tiny|quick|full] runs one; osig reproduce runs them all")
+
+
+def print_checks(rows: list[tuple[str, str, str, str]], title: str, with_preset: bool) -> None:
+    t = Table(title=C.safe(title), show_lines=False)
+    if with_preset:
+        t.add_column("preset", style="bold", no_wrap=True)
+    t.add_column("claim")
+    t.add_column("observed")
+    t.add_column("pass", no_wrap=True)
+    for preset, claim, observed, verdict in rows:
+        cells = [C.safe(claim), C.safe(observed), _verdict(verdict)]
+        t.add_row(*([C.safe(preset)] if with_preset else []), *cells)
+    C.out.print(t)
+
+
+def report_command(run: Path = typer.Argument(..., help="Run directory, or a folder of a multi-run preset's runs."),
+                   out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default RUN/report/).")) -> None:
+    """Check the paper's claim for a run's preset and write figures + report.md."""
+    from osig_core.report import build_report
+    rep = build_report(run, out)
+    folder = out if out is not None else run / "report"
+    rows = [(rep.preset or "", c.claim, c.observed, c.verdict) for c in rep.checks]
+    if rows:
+        print_checks(rows, rep.title, with_preset=False)
+    else:
+        C.info("no claim checks for this run (it has no preset); figures only")
+    for note in rep.notes:
+        C.info(f"note: {note}")
+    C.info(f"wrote {folder / 'report.md'} and {len(rep.figures)} figure(s)")
+    if rows and not rep.passed:
+        raise typer.Exit(1)
+
+
+def reproduce_command(
+    quick: bool = typer.Option(False, "--quick", help="Small sizes: about 15 minutes on 2 CPU cores."),
+    full: bool = typer.Option(False, "--full", help="The paper's scale (GPU)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Runs in parallel (default: CPU cores)."),
+    root: Optional[Path] = typer.Option(None, "--root", help="Where the runs go (default runs/reproduce[-quick|-full])."),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Only this preset (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Re-run members that already exist."),
+    scale: Optional[str] = typer.Option(None, "--scale", hidden=True, help="tiny | quick | default | full."),
+) -> None:
+    """Run every preset (resumably, in parallel), report each, and print one table of claim checks."""
+    import os
+
+    from osig_core.config import ConfigError
+    from osig_core.report.reproduce import reproduce, summary_rows
+    if quick and full:
+        raise ConfigError("choose --quick or --full, not both")
+    chosen = scale or ("quick" if quick else "full" if full else "default")
+    folder = root or Path("runs") / ("reproduce" if chosen == "default" else f"reproduce-{chosen}")
+    parallel = jobs or os.cpu_count() or 1
+    if parallel < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {parallel}")
+
+    def event(kind: str, job) -> None:
+        if kind == "start":
+            C.info(f"start  {job.label} ({'resume' if job.action == 'resume' else job.spec})")
+        elif kind == "skip":
+            C.info(f"done   {job.label} (already finished)")
+        elif kind == "done":
+            C.info(f"done   {job.label} in {job.seconds:.0f} s")
+        else:
+            C.error(f"{job.label} failed after {job.seconds:.0f} s: {job.message} (log: {job.log})")
+
+    C.info(f"reproducing at the '{chosen}' scale into {folder} with {parallel} parallel run(s)")
+    outcome = reproduce(folder, chosen, parallel, only, force, on_event=event)
+    rows = summary_rows(outcome)
+    print_checks(rows, f"osig reproduce ({chosen})", with_preset=True)
+    C.info(f"reports under {folder}/<preset>/report/, summary in {folder / 'summary.md'}")
+    if any(v != "pass" for *_, v in rows):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("presets")(print_presets)
+    app.command("report")(report_command)
+    app.command("reproduce")(reproduce_command)

@@ -1,0 +1,1 @@
+"""Screens of `osig watch`: dashboard, group inspection, help, confirmations."""

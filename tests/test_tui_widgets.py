@@ -1,0 +1,53 @@
+"""The monitor's drawing helpers, checked against hand-computed answers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from osig_tui.widgets.images import _resize, halfblock_segments, resolve_image_mode
+from osig_tui.widgets.members import intervals
+from osig_tui.widgets.spark import BLOCKS, bar, envelope, paired_sparklines
+
+
+def test_half_blocks_put_the_upper_pixel_in_front_and_the_lower_behind():
+    img = np.zeros((4, 2, 3), np.uint8)
+    img[0:2] = [255, 0, 0]  # top half red
+    img[2:4] = [0, 0, 255]  # bottom half blue
+    (line,) = halfblock_segments(img, cols=2, rows=1)
+    assert [s.text for s in line] == ["▀", "▀"]
+    assert line[0].style.color.triplet[:3] == (252, 0, 0)  # 6 bits a channel
+    assert line[0].style.bgcolor.triplet[:3] == (0, 0, 252)
+
+
+def test_resize_averages_areas():
+    img = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    small = _resize(img, 2, 2)
+    expect = img.astype(float).reshape(2, 2, 2, 2, 3).mean((1, 3))
+    np.testing.assert_allclose(small, np.floor(expect + 0.5))
+
+
+def test_image_mode_is_chosen_without_a_terminal_and_validated():
+    assert resolve_image_mode("none") == "none"
+    assert resolve_image_mode("auto") == "halfcell"  # pytest's stdout is not a terminal
+    with pytest.raises(ValueError, match="--images must be one of"):
+        resolve_image_mode("ascii")
+
+
+def test_envelope_keeps_every_bucket_extreme_in_order():
+    x = np.arange(1000)
+    y = np.where(x % 2 == 0, 1.0, -1.0) * (1 + x / 1000)  # period-2 oscillation, growing
+    xs, ys = envelope(x, y, buckets=50)
+    assert len(xs) <= 100 and np.all(np.diff(xs) > 0)
+    assert ys.max() == y.max() and ys.min() == y.min()  # the swings survive thinning
+    assert np.sum(ys > 0) == np.sum(ys < 0)
+
+
+def test_paired_sparklines_share_one_scale():
+    a, b = paired_sparklines(np.array([0.0, 1.0]), np.array([2.0, 3.0]), width=8)
+    assert a.plain == BLOCKS[0] + BLOCKS[2] and b.plain == BLOCKS[5] + BLOCKS[7]
+
+
+def test_bars_and_intervals():
+    assert bar(0.5, 4).plain == "██  " and bar(1.0, 3).plain == "███" and bar(float("nan"), 2).plain == "  "
+    assert intervals(np.array([0.0, 0.1, 0.2, 0.9, 1.0]), gap=0.15) == "[0, 0.2] ∪ [0.9, 1]"
+    assert intervals(np.array([0.5]), gap=0.1) == "{0.5}"
