@@ -14,6 +14,7 @@ from threading import Event
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.worker import get_current_worker
 
@@ -64,6 +65,7 @@ class WatchApp(App[str | None]):
         self.progress: Progress | None = None
         self.view: StepView | None = None
         self.updates = 0  # poll results received (tests wait on it)
+        self._target: int | None = None  # the step last asked for with [ ] (None: follow the latest)
         self._wake = Event()
         self._stopping = Event()
         self._seen_events = False
@@ -136,8 +138,12 @@ class WatchApp(App[str | None]):
         self.updates += 1
         for screen in self.screen_stack:
             apply = getattr(screen, "apply_update", None)
-            if apply is not None:
+            if apply is None:
+                continue
+            try:
                 apply(r.progress is not None, r.view is not None)
+            except NoMatches:  # mounting or closing; a screen reads the latest state when it mounts
+                pass
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.notify(message.message, title="could not read the run", severity="error", markup=False)
@@ -197,12 +203,15 @@ class WatchApp(App[str | None]):
         h = None if self.progress is None else self.progress.history
         if h is None or h.last_step is None:
             return
-        base = h.last_step if self.view is None or self.view.step is None else self.view.step
+        current = h.last_step if self.view is None or self.view.step is None else self.view.step
+        base = current if self._target is None else self._target  # keys pressed faster than answers add up
         target = min(max(base + delta, int(h.steps[0])), h.last_step)
-        self.poller.request_step(None if target >= h.last_step else target)
+        self._target = None if target >= h.last_step else target
+        self.poller.request_step(self._target)
         self._wake.set()
 
     def action_latest(self) -> None:
+        self._target = None
         self.poller.request_step(None)
         self._wake.set()
 

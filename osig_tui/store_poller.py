@@ -22,6 +22,7 @@ from osig_core.store.reader import LIVE_STATUSES, RunReader
 from osig_tui.store_views import GroupDetail, History, Outlier, PairRow, RunInfo, load_group, outliers_from
 
 SPARK_LEN = 24  # recorded steps shown in a pair's sparklines
+FOLLOW_VIEW_S = 0.5  # while following a live run, re-read the latest step's view at most this often
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class StorePoller:
         self._event_id = 0
         self._request = _ViewRequest()
         self._view_key: tuple | None = None
+        self._view_at = 0.0
         self._loss_steps = np.zeros(0, np.int64)
         self._labels: np.ndarray | None = None
         self._texts: list[str] | None = None
@@ -149,7 +151,10 @@ class StorePoller:
         key = (step, following)
         if key == self._view_key:
             return None
-        self._view_key = key
+        now = time.monotonic()
+        if following and self._view_key is not None and self._view_key[1] and now - self._view_at < FOLLOW_VIEW_S:
+            return None  # following a live run: a new step's pairs and outliers twice a second is plenty
+        self._view_key, self._view_at = key, now
         return self._view(step, following)
 
     # ------------------------------------------------------------------ one step's data

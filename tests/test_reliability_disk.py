@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import osig_core as osig
+from osig_core.store.checkpoint import load_checkpoint
 from osig_core.store.writer import RunWriter
 
 N = 100
@@ -104,9 +105,7 @@ def test_a_full_disk_stops_the_run_cleanly(cli, monkeypatch, tmp_path, where):
     assert np.isfinite(np.asarray(run.losses(), np.float32)).all()
     assert run.status()[0] == "failed"
     assert not list((d / "checkpoints").glob("*.tmp"))
-    for _, path in run.checkpoints():
-        osig.open_run(d)  # every checkpoint that exists is whole
-        from osig_core.store.checkpoint import load_checkpoint
+    for _, path in run.checkpoints():  # every checkpoint that exists is whole
         load_checkpoint(path)
     run.close()
     # space is back: the run continues from its last checkpoint and finishes

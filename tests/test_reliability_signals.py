@@ -211,7 +211,7 @@ def test_force_replaces_a_finished_run(cli, tmp_path):
     assert osig.open_run(d).steps_done() == 2
 
 
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
 def test_a_signal_in_process_stops_after_the_step_and_resumes_exactly(tmp_path, sig):
     """The engine's handler (SIGHUP = a lost SSH session) lets the step finish, checkpoints, and stops."""
     cfg = osig.RunConfig(model="mlp", width=0.05, n=100, n_test=50, eval_every=3, optim="sgd", batch_size=32,

@@ -26,9 +26,13 @@ def test_resize_averages_areas():
     np.testing.assert_allclose(small, np.floor(expect + 0.5))
 
 
-def test_image_mode_is_chosen_without_a_terminal_and_validated():
+def test_image_mode_is_chosen_without_a_terminal_and_validated(monkeypatch):
+    import io
+    import sys
+    monkeypatch.setattr(sys, "__stdout__", io.StringIO())  # not a terminal: nothing to ask
     assert resolve_image_mode("none") == "none"
-    assert resolve_image_mode("auto") == "halfcell"  # pytest's stdout is not a terminal
+    assert resolve_image_mode("auto") == "halfcell"
+    assert resolve_image_mode("sixel") == "sixel"  # asked for by name: kept
     with pytest.raises(ValueError, match="--images must be one of"):
         resolve_image_mode("ascii")
 

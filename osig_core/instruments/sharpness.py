@@ -69,6 +69,8 @@ class SharpnessInstrument:
         self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
         self.precond_history: list[tuple[int, torch.Tensor]] = []
         self.theta_ref: torch.Tensor | None = None
+        self.last_burst = -10**9
+        self.last_estimate = -10**9
         self.follow_until = -1
         self.last_side: bool | None = None  # was the last estimate above the threshold?
         self.generator = torch.Generator(device=self.device)
@@ -79,7 +81,9 @@ class SharpnessInstrument:
         every = int(self.cfg.sharpness_every)
         if every <= 0:
             return False
-        return step % every == 0 or loss_spike or step <= self.follow_until
+        # a loss spike asks for an estimate unless one was taken in the last half interval
+        spike = loss_spike and step - self.last_estimate >= max(1, every // 2)
+        return step % every == 0 or spike or step <= self.follow_until
 
     def threshold(self) -> float:
         value = self.opt_spec.threshold(self.cfg) if self.opt_spec is not None else None
@@ -115,6 +119,7 @@ class SharpnessInstrument:
         res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)))
         self.method = op.method  # keep a fallback to double-backward for later estimates
         vectors = _align_signs(res.vectors, self.history[0][1] if self.history else None)
+        self.last_estimate = ctx.step
         self.history = [(ctx.step, vectors)] + self.history[: WARM_HISTORY - 1]
         raw_hvps = op.hvps
         threshold = self.threshold()
@@ -183,10 +188,15 @@ class SharpnessInstrument:
         return pres.eigenvalues[0]
 
     def _follow_crossing(self, step: int, value: float, threshold: float) -> None:
-        """Measure on the next FOLLOW_STEPS steps when this estimate crossed the threshold."""
+        """Measure on the next FOLLOW_STEPS steps when this estimate crossed the threshold upwards.
+
+        At the edge of stability the sharpness hovers around the threshold and crosses it often;
+        a new burst is allowed only 5 regular intervals after the last, so the cost stays bounded."""
         if math.isnan(value) or math.isnan(threshold):
             return
         side = value > threshold
-        if self.last_side is not None and side != self.last_side:
+        quiet = step - self.last_burst >= 5 * max(1, int(self.cfg.sharpness_every))
+        if self.last_side is False and side and quiet:
             self.follow_until = step + FOLLOW_STEPS
+            self.last_burst = step
         self.last_side = side

@@ -64,11 +64,18 @@ class RunWriter:
         os.replace(tmp, self.dir / L.CONFIG_FILE)
         (self.dir / L.SAMPLES_DIR).mkdir(exist_ok=True)
         (self.dir / L.CHECKPOINT_DIR).mkdir(exist_ok=True)
+        # the database appears whole: schema and creator written under a temporary name, then renamed
+        # (who creates the run: a reader can tell one whose creator died before it started running)
+        tmp_db = self.dir / (L.DB_FILE + ".tmp")
+        tmp_db.unlink(missing_ok=True)
+        con = L.connect(tmp_db)
+        con.executescript(L.SCHEMA)
+        con.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                        [("writer_pid", _json(os.getpid())), ("writer_host", _json(os.uname().nodename))])
+        con.commit()
+        con.close()
+        os.replace(tmp_db, self.dir / L.DB_FILE)
         self.db = L.connect(self.dir / L.DB_FILE)
-        self.db.executescript(L.SCHEMA)
-        self.db.commit()
-        # who creates the run: a reader can tell one whose creator died before it started running
-        self.set_meta(writer_pid=os.getpid(), writer_host=os.uname().nodename)
         self._open_matrices(truncate_rows=0)
 
     def reopen(self, keep_through_step: int) -> None:
