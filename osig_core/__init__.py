@@ -12,13 +12,13 @@ __version__ = "0.1.0"
 
 
 def train(cfg: RunConfig, run_dir=None, *, force: bool = False, progress=None) -> Run:
-    """Train a fresh run (see osig_core.engine.train)."""
-    from osig_core.engine import train as _train
+    """Train a fresh run (see osig_core.runs.train)."""
+    from osig_core.runs import train as _train
     return _train(cfg, run_dir, force=force, progress=progress)
 
 
 def resume(run_dir, steps: int | None = None, progress=None) -> Run:
-    from osig_core.engine import resume as _resume
+    from osig_core.runs import resume as _resume
     return _resume(run_dir, steps, progress)
 
 

@@ -23,7 +23,11 @@ class Run(RunReader):
             raise RunStoreError(f"'{self.dir}' has no checkpoint at or before step {step}")
         state = load_checkpoint(chosen[-1][1])
         net = build_model(self.config, build_data(self.config))
-        net.load_state_dict(state["model"])
+        try:
+            net.load_state_dict(state["model"])
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise RunStoreError(f"checkpoint '{chosen[-1][1]}' does not fit this run's model ({first[:160]})") from None
         return net
 
     def train_data(self):

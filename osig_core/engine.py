@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import signal
 import sqlite3
 import threading
@@ -17,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from osig_core import __version__
@@ -40,11 +38,6 @@ Progress = Callable[[int, int, dict], None]
 
 class TrainingStopped(Exception):
     """Raised out of the loop when a signal asked the run to stop (after a clean checkpoint)."""
-
-
-def default_run_dir(cfg: RunConfig, root: str | Path = "runs") -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{stamp}-{cfg.model}-{cfg.optim}"
 
 
 class Engine:
@@ -356,56 +349,3 @@ def _start(engine: Engine, start: Callable[[], None]) -> None:
     except BaseException:
         engine.writer.close()
         raise
-
-
-def prepare_run_dir(run_dir: Path, force: bool) -> None:
-    """Refuse to overwrite a run unless forced; a forced overwrite still refuses a live run."""
-    if (run_dir / L.CONFIG_FILE).exists() or (run_dir / L.DB_FILE).exists():
-        if not force:
-            raise ConfigError(f"'{run_dir}' already holds a run; use --resume to continue it or --force to replace it")
-        probe = RunWriter(run_dir, 0)
-        probe.acquire_lock()  # raises if a live writer holds it
-        probe.close()
-        shutil.rmtree(run_dir)
-    elif run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"'{run_dir}' exists and is not a directory")
-
-
-def train(cfg: RunConfig, run_dir: str | Path | None = None, *, force: bool = False,
-          progress: Progress | None = None):
-    """Train a fresh run into run_dir (default runs/<timestamp>-<model>-<optim>) and return it opened."""
-    from osig_core.api import Run
-    cfg.validate()
-    path = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
-    if os.environ.get("RANK", "0") == "0":  # other ranks of a distributed run write nothing
-        prepare_run_dir(path, force)
-    engine = Engine(cfg, path, progress)
-    _start(engine, engine.start_fresh)
-    engine.run()
-    return Run(path) if engine.is_writer else None
-
-
-def resume(run_dir: str | Path, steps: int | None = None, progress: Progress | None = None):
-    """Continue a run from its newest checkpoint, to `steps` total (default: the original total)."""
-    from osig_core.api import Run
-    path = Path(run_dir)
-    reader = RunReader(path)
-    cfg = reader.config
-    reader.close()
-    if steps is not None:
-        if steps <= 0:
-            raise ConfigError(f"--steps must be positive, got {steps}")
-        cfg = cfg.replace(steps=steps)
-    cfg.validate()
-    engine = Engine(cfg, path, progress)
-    _start(engine, engine.start_resume)
-    if steps is not None:
-        engine.writer.set_meta(total_steps=steps)
-        import json
-        doc = json.loads((path / L.CONFIG_FILE).read_text())
-        doc["config"]["steps"] = steps
-        tmp = path / (L.CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
-        os.replace(tmp, path / L.CONFIG_FILE)
-    engine.run()
-    return Run(path) if engine.is_writer else None

@@ -25,6 +25,10 @@ class Member:
     overrides: dict[str, Any] = field(default_factory=dict)
     scales: dict[str, dict[str, Any]] = field(default_factory=dict)
     est_s: float = 30.0  # rough seconds at the quick scale on one core: `osig reproduce` starts long runs first
+    only: tuple[str, ...] = ()  # scales at which `osig reproduce` runs it (empty: all)
+
+    def runs_at(self, scale: str) -> bool:
+        return not self.only or scale in self.only
 
 
 MAIN = (Member("main"),)
@@ -114,7 +118,7 @@ PRESET_LIST: list[Preset] = [
         name="fig3-chebyshev",
         description="A small ReLU MLP fits a Chebyshev polynomial with GD (mse): opposing x-intervals.",
         claim="Even without outliers in the usual sense, GD at the edge of stability oscillates on a pair of "
-              "groups: a small interval of x against its neighbours, on the negative side ([-1, -0.5]).",
+              "groups: a small interval of x against its neighbours, on the negative side (the paper's within [-1, -0.5]).",
         figure="Figure 3",
         base={"model": "mlp", "width": 0.25, "data": "chebyshev", "loss": "mse", "optim": "gd", "n": 100,
               "n_test": 100, "lr": 0.3, "steps": 600, "sharpness_every": 10, "eval_every": 100,
@@ -127,15 +131,16 @@ PRESET_LIST: list[Preset] = [
         name="fig5-probes",
         description="Colour-block probes under GD and under near gradient flow (tiny lr): logits and feature norm.",
         claim="Under GD a sky-coloured probe's feature norm grows fast, its class probabilities oscillate at the edge "
-              "of stability, and the norm then decays; under gradient flow it keeps growing (Appendix C.3).",
+              "of stability, and the norm then slowly decays; gradient flow is similar until the edge of stability "
+              "and its norm keeps growing (Appendix C.3).",
         figure="Figure 5, Appendix C.3",
-        base={**_GD_MLP, "n": 1000, "n_test": 500, "lr": 0.05, "steps": 300, "sharpness_every": 10,
+        base={**_GD_MLP, "n": 1000, "n_test": 500, "lr": 0.04, "steps": 300, "sharpness_every": 10,
               "eval_every": 100, "probes": ["sky", "red", "green"], "probe_every": 1, "checkpoint_every": 100},
         scales={"tiny": {**_TINY_IMG, "steps": 10, "sharpness_every": 3},
                 "full": {**_FULL_CIFAR, "model": "resnet18", "lr": 0.1, "steps": 4000, "sharpness_every": 50,
                          "probe_every": 5}},
         members=(Member("gd", est_s=90),
-                 Member("gf", {"lr": 0.02, "steps": 750, "sharpness_every": 50, "probe_every": 5},
+                 Member("gf", {"lr": 0.02, "steps": 600, "sharpness_every": 50, "probe_every": 5},
                         scales={"tiny": {"steps": 25, "sharpness_every": 5, "probe_every": 2},
                                 "full": {"lr": 0.005, "steps": 80000, "probe_every": 100, "sharpness_every": 1000}},
                         est_s=60)),
@@ -201,14 +206,15 @@ PRESET_LIST: list[Preset] = [
     Preset(
         name="appF-splitsgd",
         description="SplitSGD against Adam and SGD over a learning-rate sweep: loss, accuracy, signed fraction.",
-        claim="SplitSGD (dampened momentum, fixed signed steps above a gradient threshold) matches Adam, is at least "
-              "as robust to its learning rate, while SGD is very sensitive; only a minority of parameters takes the "
-              "signed step after the first steps.",
+        claim="SplitSGD (dampened momentum, fixed signed steps above a gradient threshold) matches Adam and is at "
+              "least as robust to its learning rate; even the best SGD of a grid underperforms it; only a minority of "
+              "parameters takes the signed step after the first steps.",
         figure="Appendix F, Figures 39-42",
-        base={"model": "mlp", "width": 0.25, "data": "synthetic", "loss": "ce", "n": 5000, "n_test": 1000,
+        base={"model": "mlp", "width": 0.25, "data": "synthetic", "loss": "ce", "n": 20000, "n_test": 1000,
               "batch_size": 128, "steps": 300, "eval_every": 50, "groups": False, "track": 200,
               "track_every": 10, "checkpoint_every": 0},
         scales={"tiny": {**_TINY_IMG, "batch_size": 32, "steps": 8, "track": 32, "track_every": 2},
+                "quick": {"n": 12000, "steps": 200},
                 "full": {"model": "resnet18", "data": "cifar10", "n": 50000, "n_test": 10000, "width": 1.0,
                          "steps": 20000, "eval_every": 500, "track": 2000, "track_every": 100}},
         members=_sweep_members(),
@@ -221,6 +227,7 @@ PRESET_LIST: list[Preset] = [
         base={"model": "gpt", "width": 0.5, "data": "text", "optim": "gd", "n": 1000, "n_test": 200, "lr": 0.5,
               "steps": 300, "eval_every": 50, "checkpoint_every": 100},
         scales={"tiny": {"n": 64, "n_test": 16, "width": 0.25, "steps": 10, "eval_every": 0},
+                "quick": {"steps": 200, "eval_every": 0},
                 "full": {"width": 2.0, "n": 20000, "n_test": 2000, "steps": 5000, "sharpness_every": 100}},
         members=(Member("main", est_s=120),),
     ),
@@ -234,8 +241,10 @@ PRESET_LIST: list[Preset] = [
               "sharpness_every": 15, "eval_every": 0, "groups": False, "checkpoint_every": 0},
         scales={"tiny": {"n": 16, "n_test": 8, "steps": 4, "sharpness_every": 3, "sharpness_tol": 1e-2},
                 "full": {**_FULL_CIFAR, "n": 10000, "steps": 3000, "sharpness_every": 100}},
-        members=(Member("cnn", {"model": "cnn", "width": 0.25}, scales={"tiny": {"width": 0.1}}, est_s=120),
-                 Member("vgg11", {"model": "vgg11", "width": 0.125}, scales={"tiny": {"width": 0.05}}, est_s=150),
+        members=(Member("cnn", {"model": "cnn", "width": 0.25}, scales={"tiny": {"width": 0.1}}, est_s=120,
+                        only=("tiny", "full")),
+                 Member("vgg11", {"model": "vgg11", "width": 0.125}, scales={"tiny": {"width": 0.05}}, est_s=150,
+                        only=("tiny", "full")),
                  Member("vit", {"model": "vit", "width": 0.25}, scales={"tiny": {"width": 0.1}}, est_s=120),
                  Member("gpt", {"model": "gpt", "width": 0.5, "data": "text", "lr": 0.5, "n": 500, "steps": 100},
                         scales={"tiny": {"width": 0.25, "n": 16}}, est_s=120)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Event
+from threading import Event, Lock
 
 from textual import work
 from textual.app import App
@@ -70,6 +70,7 @@ class WatchApp(App[str | None]):
         self._stopping = Event()
         self._seen_events = False
         self._groups: dict[tuple[int, int], GroupDetail] = {}  # (pair id, step) -> detail, newest last
+        self._groups_lock = Lock()
         self.thumbs = ThumbCache(size=1024)  # half-block pictures by sample id, shared by every screen
 
     # ------------------------------------------------------------------ lifecycle
@@ -110,13 +111,15 @@ class WatchApp(App[str | None]):
         detail = self.cached_group(pair_id, step)
         if detail is None:
             detail = self.poller.group(pair_id, step)
-            self._groups[(pair_id, step)] = detail
-            while len(self._groups) > 8:
-                self._groups.pop(next(iter(self._groups)))
+            with self._groups_lock:
+                self._groups[(pair_id, step)] = detail
+                while len(self._groups) > 8:
+                    self._groups.pop(next(iter(self._groups)))
         return detail
 
     def cached_group(self, pair_id: int, step: int) -> GroupDetail | None:
-        return self._groups.get((pair_id, step))
+        with self._groups_lock:
+            return self._groups.get((pair_id, step))
 
     @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False)
     def prefetch_group(self, pair_id: int, step: int) -> None:

@@ -9,11 +9,11 @@ import numpy as np
 from osig_core.report.eos import MIN_CORR, sharpness_checks
 from osig_core.report.figures import PALETTE, save, subplots
 from osig_core.report.model import Report
-from osig_core.report.pairs import PairMotion, top_pairs
+from osig_core.report.pairs import PairMotion, pair_motion
 from osig_core.report.runs import RunSet
 
 MIN_INTERVAL = 3  # grid points in the core interval
-NEGATIVE_RANGE = (-1.0, -0.5)  # where the paper found its pair
+NEGATIVE_RANGE = (-1.0, 0.0)  # the negative side (the paper's pair lay within [-1, -0.5])
 
 
 @dataclass
@@ -49,6 +49,8 @@ def interval_against_neighbours(motion: PairMotion, x: np.ndarray) -> IntervalPa
     """One side's longest interval flanked on both sides, close by, by members of the other side."""
     h = 2.0 / (len(x) - 1) if len(x) > 1 else 1.0
     sides = [np.sort(x[np.asarray(s["members"], dtype=np.int64)]) for s in motion.pair["sides"]]
+    if any(s.size == 0 for s in sides):
+        return None
     found = None
     for i in (0, 1):
         lo, hi, count = longest_run(sides[i], h)
@@ -63,30 +65,60 @@ def interval_against_neighbours(motion: PairMotion, x: np.ndarray) -> IntervalPa
     return None if found is None else found[1]
 
 
+def in_range(ip: IntervalPair) -> bool:
+    lo, hi = NEGATIVE_RANGE
+    return ip.span[0] >= lo - 1e-6 and ip.span[1] <= hi + 1e-6
+
+
+def interval_pairs(run, x: np.ndarray) -> list[tuple[IntervalPair, list[int]]]:
+    """Every pair that had the interval-against-neighbours shape at some recorded state, with the steps it
+    had it, most persistent first (pair snapshots: record `pairs`; the pair's last state: `pairs_all`)."""
+    found: dict[int, tuple[IntervalPair, list[int]]] = {}
+    states = [(s, p) for s, snapshot in run.records("pairs") for p in snapshot]
+    states += [(int(p.get("last_step", 0)), p) for p in run.pairs_all()]
+    for step, pair in states:
+        ip = interval_against_neighbours(PairMotion(pair, np.zeros(0), np.zeros(0), np.zeros(0), np.nan, np.nan), x)
+        if ip is None:
+            continue
+        pid = int(pair["id"])
+        best, steps = found.get(pid, (ip, []))
+        if in_range(ip) and not in_range(best):
+            best = ip
+        found[pid] = (best, steps + [step])
+    return sorted(found.values(), key=lambda v: (not in_range(v[0]), -len(set(v[1]))))
+
+
 def build(rs: RunSet, out: Path, report: Report) -> None:
     run = rs.first
     metrics = run.metrics()
     x = run.sample_x()
     sharpness_checks(report, run, metrics, sharpening=False)
-    motions = top_pairs(run, None, k=10)
-    if x is None or not motions:
-        report.unavailable("an opposing pair is an x-interval against its neighbours",
-                           "no 1-D inputs or no opposing pair detected")
+    if x is None:
+        report.unavailable("an opposing pair is an x-interval against its neighbours", "the run has no 1-D inputs")
         return
-    found = [ip for m in motions if (ip := interval_against_neighbours(m, x[:, 0])) is not None]
-    report.check("an opposing pair is an x-interval against its neighbours on both sides",
-                 found[0].describe() if found else f"none among the {len(motions)} strongest pairs",
-                 bool(found))
+    found = interval_pairs(run, x[:, 0])
+    n_pairs = len(run.pairs_all())
+
+    def describe(item) -> str:
+        ip, steps = item
+        return f"{ip.describe()} (held at {len(set(steps))} recorded states, steps {min(steps)}–{max(steps)})"
+
+    report.check("a detected opposing pair is an x-interval against its neighbours on both sides",
+                 describe(found[0]) if found else f"none among {n_pairs} detected pairs", bool(found))
     lo_ok, hi_ok = NEGATIVE_RANGE
-    negative = [ip for ip in found if ip.span[0] >= lo_ok - 1e-6 and ip.span[1] <= hi_ok + 1e-6]
-    report.check(f"such a pair lies on the negative side, within [{lo_ok:g}, {hi_ok:g}]",
-                 negative[0].describe() if negative else
-                 (f"nearest: {found[0].describe()}" if found else "no interval pair"), bool(negative))
-    chosen = negative[0] if negative else (found[0] if found else None)
-    if chosen is not None:
-        m = chosen.motion
-        report.check(f"its two groups' losses move in opposition (corr of Δloss ≤ {MIN_CORR})",
-                     f"corr = {m.corr:.2f} over {m.steps.size} steps", m.corr <= MIN_CORR, value=m.corr)
+    negative = [f for f in found if in_range(f[0])]
+    report.check("such a pair lies on the negative side, x < 0 (the paper's: within [-1, -0.5])",
+                 describe(negative[0]) if negative else (f"nearest: {describe(found[0])}" if found else "no interval pair"),
+                 bool(negative))
+    chosen = None
+    if found:
+        ip = (negative or found)[0][0]
+        motion = pair_motion(run, ip.motion.pair)
+        if motion is not None:
+            chosen = IntervalPair(motion, ip.interval, ip.left, ip.right)
+            report.check(f"its two groups' losses move in opposition (corr of Δloss ≤ {MIN_CORR})",
+                         f"corr = {motion.corr:.2f} over {motion.steps.size} steps", motion.corr <= MIN_CORR,
+                         value=motion.corr)
     plot(report, run, x[:, 0], chosen, out)
 
 

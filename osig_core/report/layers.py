@@ -1,8 +1,10 @@
 """appD-layers: where the curvature lives — each layer's share of the top Hessian eigenvector.
 
 The share of a layer is the squared norm of the eigenvector's entries in that layer (record
-`layer_curvature`, "modules": shares summing to 1). The paper finds the curvature concentrated in
-the earliest layers (first conv / patch or token embedding), more so as training goes on.
+`layer_curvature`, "modules": shares summing to 1). The paper finds the curvature moving to the
+earliest layer (first conv, patch or token embedding) as training goes on: almost all of it for a
+ResNet-18, more slowly for a VGG-11, overwhelmingly for a ViT, less extremely for a GPT. The CPU
+sizes check the ViT and the GPT; the conv nets take longer (their members run at the full scale).
 """
 from __future__ import annotations
 
@@ -61,14 +63,14 @@ def member_checks(report: Report, label: str, run) -> tuple | None:
                            "(run with --sharpness-every K)")
         return None
     first = names[0]
-    late = shares[-max(1, len(steps) // 4):].mean(axis=0)  # last quarter of the estimates
+    late = shares[-max(1, len(steps) // 4):].mean(axis=0)  # the last quarter of the estimates
     rank = int((late > late[0]).sum()) + 1
-    density = late / np.maximum(param_shares(run, names), 1e-12)
-    report.check(f"{label}: the input layer ({first}) holds more of the top eigenvector than its share of the weights, "
-                 "and more than any later layer per weight",
-                 f"{late[0]:.0%} of the curvature with {late[0] / density[0]:.1%} of the weights "
-                 f"({density[0]:.1f}× its size; rank {rank} of {len(names)} layers by share)",
-                 density[0] > 1 and density[0] >= density[1:].max(), value=late[0])
+    density = late[0] / max(param_shares(run, names)[0], 1e-12)
+    grew = late[0] - shares[0, 0]
+    report.check(f"{label}: the input layer ({first}) gains share of the top eigenvector during training and ends "
+                 "with the largest share of any layer",
+                 f"{shares[0, 0]:.0%} at step {int(steps[0])} → {late[0]:.0%} over the last estimates (rank {rank} of "
+                 f"{len(names)} layers; {density:.1f}× its share of the weights)", grew > 0 and rank == 1, value=late[0])
     return steps, names, shares
 
 

@@ -80,6 +80,8 @@ def plan(root: str | Path, scale: str = "default", only: list[str] | None = None
     for name in names:
         p = PRESETS[name]
         for m in p.members:
+            if not m.runs_at(scale):
+                continue
             d = preset_dir(root, p) if not p.multi else preset_dir(root, p) / m.name
             job = Job(p, m.name, scale, d, root / "logs" / f"{p.name}-{m.name}.log", m.est_s)
             job.action = decide(job, force)

@@ -57,7 +57,7 @@ class GroupScreen(Screen):
             self._start()
 
     def on_mount(self) -> None:
-        self.query_one("#group-chart").border_title = "mean loss of [#ff8700]side A[/] and [#00afff]side B[/]"
+        self.query_one("#group-chart").border_title = "mean loss of [#ff8700]side A[/] and [#00afff]side B[/] (recent steps)"
         self._start()
 
     def _start(self) -> None:
@@ -105,7 +105,8 @@ class GroupScreen(Screen):
             title.update(Text(f"pair #{self.pair_id} is not in this run", style="bold red"))
             return
         title.update(self._title(d))
-        self.query_one(PairLossChart).show([s.curve for s in d.sides], None if self.app.view.following else d.step)
+        following = self.app.view is None or self.app.view.following
+        self.query_one(PairLossChart).show([s.curve for s in d.sides], None if following else d.step, d.step)
         for view, side in zip(self.query(SideView), d.sides):
             view.show(side, d.classes, self.app.image_mode, self.app.info.data_kind, d.x_gap)
 

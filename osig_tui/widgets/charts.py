@@ -175,14 +175,24 @@ class PairLossChart(PlotextPlot):
         super().__init__(**kwargs)
         self.curves: list[tuple[np.ndarray, np.ndarray]] = []
         self.mark: int | None = None
+        self.step: int | None = None
         self._cache: tuple[tuple, object] | None = None
 
-    def show(self, curves: list[tuple[np.ndarray, np.ndarray]], mark: int | None) -> None:
-        self.curves, self.mark = curves, mark
+    def show(self, curves: list[tuple[np.ndarray, np.ndarray]], mark: int | None, step: int | None = None) -> None:
+        self.curves, self.mark, self.step = curves, mark, step
         self.refresh()
 
+    def window(self) -> tuple[int, int]:
+        """Three columns (six braille pixels) a step, so a period-2 swing reads as a zig-zag: the steps
+        up to the viewed one, with a little of what followed."""
+        steps = np.concatenate([s for s, _ in self.curves if len(s)])
+        first, last = int(steps.min()), int(steps.max())
+        span = max(8, (self.size.width - 12) // 3)
+        end = last if self.step is None else min(last, self.step + span // 4)
+        return max(first, end - span), end
+
     def render(self):
-        key = (tuple(id(c[1]) for c in self.curves), self.mark, self.size, self.app.theme)
+        key = (tuple(id(c[1]) for c in self.curves), self.mark, self.step, self.size, self.app.theme)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         if not any(len(c[0]) for c in self.curves):
@@ -190,11 +200,11 @@ class PairLossChart(PlotextPlot):
         else:
             plt = self.plt
             plt.clear_figure()
-            buckets = max(8, self.size.width - 12)
+            lo, hi = self.window()
             for k, (s, v) in enumerate(self.curves[:2]):
-                x, y = envelope(s, v, buckets)
-                plt.plot(x.tolist(), y.tolist(), marker="braille", color=SIDE_COLORS[k])
-            int_ticks(plt, np.concatenate([s for s, _ in self.curves if len(s)]))
+                keep = (s >= lo) & (s <= hi)
+                plt.plot(s[keep].tolist(), v[keep].tolist(), marker="braille", color=SIDE_COLORS[k])
+            int_ticks(plt, np.array([lo, hi]))
             if self.mark is not None:
                 plt.vline(self.mark, "gray")
             out = super().render()
