@@ -17,7 +17,8 @@ def per_sample_loss(output: torch.Tensor, target: torch.Tensor, loss: str, label
     if loss == "mse":
         out = output.float()
         if target.dtype in (torch.int64, torch.int32):
-            tgt = F.one_hot(target, out.shape[-1]).to(out.dtype)
+            # one-hot by comparison (F.one_hot is not supported under vmap, used for per-sample curvature)
+            tgt = (target.unsqueeze(-1) == torch.arange(out.shape[-1], device=out.device)).to(out.dtype)
             return 0.5 * (out - tgt).pow(2).sum(-1)
         return 0.5 * (out.reshape(out.shape[0], -1) - target.reshape(target.shape[0], -1).to(out.dtype)).pow(2).sum(-1)
     raise ValueError(f"unknown loss {loss!r}")

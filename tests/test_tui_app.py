@@ -93,6 +93,8 @@ def test_brackets_step_through_a_finished_run(finished):
         await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: app.view.step == 38)
         assert not app.view.following and "viewing step 38" in header(app)
+        loss_38 = app.progress.history.values["train_loss"][38]
+        assert f"loss {loss_38:.4g}" in header(app)  # that step's values, not the latest
         assert "rose most at step 38" in rendered(app.screen.query_one(OutlierStrip))
         await wait_for(pilot, lambda: app.screen.query_one(LossChart).mark == 38)  # charts follow after a beat
         await pilot.press("left_curly_bracket")

@@ -93,7 +93,8 @@ def _adam_effective_step(state: dict, cfg, v: torch.Tensor) -> float:
 def build(rs: RunSet, out: Path, report: Report) -> None:
     gd = rs.get("gd")
     if gd is None:
-        report.unavailable("iterates projected on GD's top eigenvector", "the 'gd' member run is missing")
+        report.unavailable("iterates projected on GD's top eigenvector",
+                           "the 'gd' member run is missing (report the folder that holds all of the preset's runs)")
         return
     m = gd.metrics()
     steps, sharp = series(gd, "sharpness", m)

@@ -14,7 +14,7 @@ import numpy as np
 from osig_core.report.figures import PALETTE, save, subplots
 from osig_core.report.model import Report, fmt
 from osig_core.report.runs import RunSet
-from osig_core.report.stats import first_crossing, series, sign_flip_rate, threshold_of
+from osig_core.report.stats import series, sign_flip_rate, threshold_of
 
 EARLY_GROWTH = 1.3  # GD: the norm grows by 30% within the first tenth of training
 FLIP_RATE = 0.6  # GD: share of reversals of the probe's probability changes after the onset
@@ -130,7 +130,8 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
     if gf_run is not None and gf is not None:
         gf_checks(report, gf_run, gf, gd, gd_run, window)
     elif gf_run is None:
-        report.unavailable("gradient flow: the feature norm keeps growing", "the 'gf' member run is missing")
+        report.unavailable("gradient flow: the feature norm keeps growing",
+                           "the 'gf' member run is missing (report the folder that holds all of the preset's runs)")
     plot(report, rs, gd_run, gd, gf_run, gf, out)
 
 

@@ -46,8 +46,17 @@ class DashboardScreen(Screen):
         for sel, title in titles.items():
             self.query_one(sel).border_title = title
         self.query_one("#filter").display = False
-        self.query_one(PairsTable).focus()
+        self.query_one(PairsTable).focus(scroll_visible=False)
+        self._fit(self.app.size.width, self.app.size.height)
         self.apply_update(True, True)
+
+    def on_resize(self, event) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Small terminals get shorter charts and a narrower side column; the rest scrolls."""
+        self.set_class(height < 32, "-short")
+        self.set_class(width < 100, "-narrow")
 
     # ------------------------------------------------------------------ data
     def apply_update(self, progress_changed: bool, view_changed: bool) -> None:

@@ -41,10 +41,34 @@ def header_text(info: RunInfo, progress: Progress | None, view_step: int | None,
     if progress.reason and progress.status not in ("running", "paused", "finished"):
         t.append(": ", style=style)
         t.append_text(safe(progress.reason))
+    t.append("\n")
     if not following and view_step is not None:
-        t.append("\n")
         t.append(f"viewing step {view_step}", style="bold reverse")
-        t.append("  [ ] step back/forward · { } by 10 · g latest", style="dim")
+        t.append(" (g: latest)  ", style="dim")
+    t.append_text(values_text(progress, view_step))
+    return t
+
+
+def values_text(progress: Progress, step: int | None) -> Text:
+    """The scalars at the viewed step (the latest measurement at or before it for sparse ones)."""
+    h = progress.history
+    t = Text()
+    items = [("loss", "train_loss", 4), ("acc", "train_acc", 3), ("test acc", "test_acc", 3),
+             ("rising", "frac_up", 2)]
+    key = "precond_sharpness" if h.has("precond_sharpness") else "sharpness"
+    if h.has(key):
+        items.append(("sharpness", key, 4))
+    for label, name, digits in items:
+        v = h.latest(name, step)
+        if v is None:
+            continue
+        t.append(f"{label} ", style="dim")
+        t.append(fmt(v, digits), style="bold")
+        if name == key:
+            thr = h.latest("threshold", step)
+            if thr is not None:
+                t.append(f" / {fmt(thr, 4)}", style="bold red" if v > thr else "dim")
+        t.append("  ")
     return t
 
 
