@@ -28,7 +28,7 @@ def print_presets() -> None:
     from osig_core.presets import PRESET_LIST
     t = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     t.add_column("preset", style="bold", no_wrap=True, min_width=max(len(p.name) for p in PRESET_LIST))
-    t.add_column("what it reproduces", no_wrap=True, overflow="ellipsis")
+    t.add_column("what it reproduces", overflow="fold")
     for p in PRESET_LIST:
         runs = f" [{len(p.members)} runs]" if p.multi else ""
         t.add_row(C.safe(p.name), C.safe(f"{p.figure}: {p.description}{runs}"))
