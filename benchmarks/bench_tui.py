@@ -63,9 +63,10 @@ async def _until(pilot, cond, timeout=30.0):
 KEYS = {"left_square_bracket": "[", "right_square_bracket": "]", "enter": "\r", "escape": "\x1b", "j": "j", "k": "k"}
 
 
-async def key_latency(app, key: str, answered, timeout: float = 30.0) -> float:
+async def key_latency(app, key: str, answered, timeout: float = 30.0, then=None) -> float | tuple[float, float]:
     """Seconds from the key reaching the app (as the terminal driver delivers it, without the test
-    pilot's own pacing) until `answered()` holds and the screen has painted the change."""
+    pilot's own pacing) until `answered()` holds and the screen has painted the change. With `then`,
+    also the seconds until `then()` holds and is painted (work that follows the answer, e.g. reads)."""
     from textual import events
     t0 = time.perf_counter()
     app._driver.send_message(events.Key(key, KEYS[key]))
@@ -74,7 +75,15 @@ async def key_latency(app, key: str, answered, timeout: float = 30.0) -> float:
             raise TimeoutError(f"no answer to {key}")
         await asyncio.sleep(0.0005)
     await painted(app)
-    return time.perf_counter() - t0
+    first = time.perf_counter() - t0
+    if then is None:
+        return first
+    while not then():
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError(f"{key}: the follow-up never came")
+        await asyncio.sleep(0.0005)
+    await painted(app)
+    return first, time.perf_counter() - t0
 
 
 def _pending(app) -> bool:
@@ -107,7 +116,8 @@ def measure_app(run_dir: Path, repeats: int) -> dict:
             await pilot.pause(0.5)
             last = app.progress.last_step
             lat: dict[str, list[float]] = {"step back ([)": [], "step forward (])": [], "next pair (j/k)": [],
-                                           "open pair (Enter)": [], "back (Esc)": []}
+                                           "open pair (Enter)": [], "pair filled in (Enter → members drawn)": [],
+                                           "back (Esc)": []}
             table = app.screen.query_one(PairsTable)
             for i in range(repeats):
                 target = last - 1 - i
@@ -125,8 +135,12 @@ def measure_app(run_dir: Path, repeats: int) -> dict:
                     app, "j" if i % 2 == 0 else "k", lambda: table.cursor_row != before or table.row_count < 2))
                 await pilot.pause(0.05)
             for _ in range(max(1, repeats // 4)):
-                lat["open pair (Enter)"].append(await key_latency(
-                    app, "enter", lambda: isinstance(app.screen, GroupScreen) and app.screen.detail is not None))
+                want = table.current_pair()
+                shown, filled = await key_latency(
+                    app, "enter", lambda: isinstance(app.screen, GroupScreen) and app.screen.pair_id == want,
+                    then=lambda: app.screen.detail is not None)
+                lat["open pair (Enter)"].append(shown)
+                lat["pair filled in (Enter → members drawn)"].append(filled)
                 await pilot.pause(0.1)
                 lat["back (Esc)"].append(await key_latency(app, "escape", lambda: isinstance(app.screen, DashboardScreen)))
                 await pilot.pause(0.1)

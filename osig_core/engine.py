@@ -48,6 +48,8 @@ class Engine:
         self.dir = Path(run_dir)
         self.progress = progress
         self.device = resolve_device(cfg.device)
+        if cfg.width is None:  # record the width actually used, so the run rebuilds the same model
+            cfg = self.cfg = cfg.replace(width=cfg.resolved_width(self.device.type))
         self.dist = from_environment(self.device)
         if self.dist is not None and self.device.type == "cuda":
             self.device = torch.device("cuda", torch.cuda.current_device())

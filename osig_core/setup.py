@@ -41,7 +41,7 @@ def build_model(cfg: RunConfig, data: Dataset) -> torch.nn.Module:
         raise ConfigError(f"text data needs --model gpt, not {cfg.model}")
     if cfg.model == "linear2" and "d1" not in data.meta:
         raise ConfigError("the linear2 model needs --data toy-linear")
-    return MODELS[cfg.model](data, cfg.width)
+    return MODELS[cfg.model](data, cfg.resolved_width("cpu"))
 
 
 def build_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from osig_tui.widgets.images import ThumbCache
+from osig_tui.widgets.members import warm_thumbs
 from osig_tui.store_poller import GroupDetail, PollResult, Progress, StepView, StorePoller, run_poll_loop
 
 
@@ -111,6 +112,8 @@ class WatchApp(App[str | None]):
         detail = self.cached_group(pair_id, step)
         if detail is None:
             detail = self.poller.group(pair_id, step)
+            if self.image_mode == "halfcell" and detail.found:
+                warm_thumbs(self.thumbs, detail.sides)
             with self._groups_lock:
                 self._groups[(pair_id, step)] = detail
                 while len(self._groups) > 8:

@@ -14,6 +14,9 @@ from rich.text import Text
 from osig_tui import console as C
 
 
+THUMB_COLS = 8
+
+
 def halfblock(img: np.ndarray, cols: int = 8) -> Text:
     """A picture as coloured half-block characters (two pixel rows per text row), any terminal."""
     h, w = img.shape[:2]
@@ -55,7 +58,7 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
                    step: Optional[int] = typer.Option(None, "--step", help="Pairs active at this step (default: the latest)."),
                    all_: bool = typer.Option(False, "--all", help="Every pair seen during the run."),
                    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-                   thumbs: int = typer.Option(6, "--thumbs", help="Thumbnails per side when the terminal shows colour (0: none).")) -> None:
+                   thumbs: int = typer.Option(4, "--thumbs", help="Thumbnails per side when the terminal shows colour (0: none).")) -> None:
     """Print the opposing pairs: id, score, sizes, classes, and thumbnails for image data."""
     r = _open(run)
     last = r.last_step()
@@ -85,7 +88,10 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
             body = _side_text(r, side, texts, xs)
             if images is not None:
                 row = Table.grid(padding=(0, 1))
-                row.add_row(*[halfblock(np.asarray(images[i])) for i in side["members"][:thumbs]])
+                shown = side["members"][:thumbs]
+                for _ in shown:
+                    row.add_column(min_width=THUMB_COLS, max_width=THUMB_COLS, no_wrap=True)
+                row.add_row(*[halfblock(np.asarray(images[i]), THUMB_COLS) for i in shown])
                 cells.append(Group(body, row))
             else:
                 cells.append(body)

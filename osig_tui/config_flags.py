@@ -19,7 +19,7 @@ from osig_core.config import RunConfig
 # field -> (help, panel)
 FLAG_HELP: dict[str, tuple[str, str]] = {
     "model": ("Model: mlp, cnn, vgg11, vgg11-bn, resnet18, vit, gpt, linear2.", "What to train"),
-    "width": ("Scale every hidden size (0.02 gives a few units per layer).", "What to train"),
+    "width": ("Scale every hidden size (0.02 gives a few units per layer; default: 1 on a GPU, a per-model size that keeps CPU runs live).", "What to train"),
     "data": ("Dataset: synthetic, cifar10, fashion-mnist, chebyshev, toy-linear, text, npz:PATH, text:PATH.", "What to train"),
     "data_dir": ("Where cifar10 / fashion-mnist files live (downloaded there when online).", "What to train"),
     "n": ("Training samples (deterministic class-balanced subset).", "What to train"),

@@ -86,6 +86,7 @@ class StorePoller:
         self._view_key: tuple | None = None
         self._view_at = 0.0
         self._loss_steps = np.zeros(0, np.int64)
+        self._curves: dict[int, dict[int, tuple[np.ndarray, np.ndarray]]] = {}  # pair id -> side -> (steps, loss)
         self._labels: np.ndarray | None = None
         self._texts: list[str] | None = None
 
@@ -161,7 +162,10 @@ class StorePoller:
     def _rows_through(self, step: int) -> int:
         """Index of the last loss row recorded at or before `step` (-1: none)."""
         if not len(self._loss_steps) or self._loss_steps[-1] < step:
-            self._loss_steps = self.reader.loss_steps()
+            last = int(self._loss_steps[-1]) if len(self._loss_steps) else None
+            new = self.reader.loss_steps(since=last)  # only the rows written since the last read
+            if len(new):
+                self._loss_steps = np.concatenate([self._loss_steps, new])
         return int(np.searchsorted(self._loss_steps, step, side="right")) - 1
 
     def _view(self, step: int, following: bool) -> StepView:
@@ -245,7 +249,25 @@ class StorePoller:
             if step is None:
                 step = self._history.last_step
             end = self._rows_through(step) if step is not None else -1
-            return load_group(self.reader, self.info, pair_id, step, end, self._loss_steps)
+            return load_group(self.reader, self.info, pair_id, step, end, self._loss_steps, self._group_curves(pair_id))
+
+    def _group_curves(self, pair_id: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Both sides' loss curves, extended by the steps recorded since this pair was last read."""
+        old = self._curves.pop(pair_id, None)
+        if old is None:
+            curves = self.reader.group_losses(pair_id)
+        else:
+            last = max((int(s[-1]) for s, _ in old.values() if len(s)), default=None)
+            new = self.reader.group_losses(pair_id, since=last)
+            curves = dict(old)
+            for side, (s, v) in new.items():
+                if side in curves:
+                    s, v = np.concatenate([curves[side][0], s]), np.concatenate([curves[side][1], v])
+                curves[side] = (s, v)
+        self._curves[pair_id] = curves  # most recently read last
+        while len(self._curves) > 16:
+            self._curves.pop(next(iter(self._curves)))
+        return curves
 
 
 def run_poll_loop(poller: StorePoller, post: Callable[[PollResult], None], on_error: Callable[[str], None],

@@ -227,8 +227,9 @@ def _find_pair(reader: RunReader, pair_id: int, step: int | None) -> dict | None
 
 
 def load_group(reader: RunReader, info: RunInfo, pair_id: int, step: int | None, end: int,
-               loss_steps: np.ndarray) -> GroupDetail:
-    """Members, labels, predictions before → after the step, loss curves and pictures of one pair."""
+               loss_steps: np.ndarray, curves: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> GroupDetail:
+    """Members, labels, predictions before → after the step, loss curves (read here unless given) and
+    pictures of one pair."""
     pair = _find_pair(reader, pair_id, step)
     if pair is None:
         return GroupDetail(pair_id, step, False)
@@ -242,7 +243,8 @@ def load_group(reader: RunReader, info: RunInfo, pair_id: int, step: int | None,
             preds = reader.preds()
             pb, pa = np.asarray(preds[end - 1]), np.asarray(preds[end])
     labels = reader.labels()
-    curves = reader.group_losses(pair_id)
+    if curves is None:
+        curves = reader.group_losses(pair_id)
     images = reader.images() if info.has_images else None
     texts = reader.texts()
     xs = reader.sample_x()

@@ -17,6 +17,7 @@ A model whose ops lack forward-mode AD falls back to double-backward.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Callable
 
 import torch
@@ -25,6 +26,10 @@ from torch.func import functional_call, grad, jvp
 
 from osig_core.instruments.measure_mode import batch_stats_mode, eval_mode
 from osig_core.losses import per_sample_loss
+
+# torch's own forward-mode decompositions call the deprecated torch.jit.script the first time jvp
+# runs; that warning is about torch internals, not the user's run, and would clutter `osig run`.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
 
 HVP_METHODS = ("fwd-rev", "double-backward")
 DEFAULT_HVP_METHOD = "auto"  # time both on the first product, keep the faster (see the module doc)

@@ -177,8 +177,10 @@ class RunReader:
             out[done:] = rows[done:, ids]
         return out
 
-    def loss_steps(self) -> np.ndarray:
-        return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL ORDER BY row")], np.int64)
+    def loss_steps(self, since: int | None = None) -> np.ndarray:
+        """The step of each loss row, in row order; with `since`, only the steps after it (a poller's new rows)."""
+        return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL AND step > ? ORDER BY row",
+                                               (-1 if since is None else since,))], np.int64)
 
     @_stored(L.DB_FILE)
     def row_of(self, step: int) -> int | None:
@@ -208,10 +210,11 @@ class RunReader:
         return [] if rec is None else rec[1]
 
     @_stored(L.DB_FILE)
-    def group_losses(self, pair_id: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """side -> (steps, mean loss of that side's members)."""
+    def group_losses(self, pair_id: int, since: int | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """side -> (steps, mean loss of that side's members); with `since`, only the steps after it."""
         out: dict[int, tuple[list, list]] = {}
-        for side, step, loss in self._q("SELECT side, step, loss FROM group_losses WHERE pair_id = ? ORDER BY step", (pair_id,)):
+        for side, step, loss in self._q("SELECT side, step, loss FROM group_losses WHERE pair_id = ? AND step > ? ORDER BY step",
+                                        (pair_id, -1 if since is None else since)):
             out.setdefault(side, ([], []))
             out[side][0].append(step)
             out[side][1].append(loss)

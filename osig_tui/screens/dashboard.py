@@ -107,8 +107,11 @@ class DashboardScreen(Screen):
         self._open(message.pair_id)
 
     def _open(self, pair_id: int) -> None:
+        """Push the group screen at once with the row already in memory; it reads the rest on a thread."""
+        table = self.query_one(PairsTable)
+        summary = next((p for p in table.pairs if p.id == pair_id), None)
         screen = self.app.group_screen()
-        screen.show_pair(pair_id)
+        screen.show_pair(pair_id, summary)
         self.app.push_screen(screen)
 
     def on_data_table_row_highlighted(self, event) -> None:

@@ -1,5 +1,8 @@
 """Inspecting one opposing pair: both sides' loss curves, class histograms and members (pictures with
-true label and prediction before → after the viewed step, or texts / 1-D input intervals)."""
+true label and prediction before → after the viewed step, or texts / 1-D input intervals).
+
+Enter answers at once: the screen shows what the dashboard already holds (score, sizes, classes) and
+a thread worker reads the rest, posting `GroupLoaded`; widgets are filled only on the UI thread."""
 from __future__ import annotations
 
 import time
@@ -14,7 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from osig_tui.store_views import GroupDetail
+from osig_tui.store_views import GroupDetail, PairRow
 from osig_tui.widgets.charts import PairLossChart
 from osig_tui.widgets.header import RunHeader
 from osig_tui.widgets.members import SideView
@@ -24,6 +27,7 @@ LIVE_RELOAD_S = 2.0  # while following a live run, reload the pair at most this 
 
 @dataclass
 class GroupLoaded(Message):
+    """A pair's detail, read on a worker thread."""
     detail: GroupDetail
 
 
@@ -36,7 +40,8 @@ class GroupScreen(Screen):
         super().__init__()
         self.pair_id: int | None = None
         self.step: int | None = None
-        self.detail: GroupDetail | None = None
+        self.summary: PairRow | None = None  # the dashboard's row of the pair, shown until `detail` arrives
+        self.detail: GroupDetail | None = None  # everything about the pair at `step`, once read
         self._loaded_at = 0.0
         self._loading = False
 
@@ -50,9 +55,10 @@ class GroupScreen(Screen):
                 yield SideView(1)
         yield Footer()
 
-    def show_pair(self, pair_id: int) -> None:
-        """Switch to another pair (before the screen is pushed)."""
+    def show_pair(self, pair_id: int, summary: PairRow | None = None) -> None:
+        """Switch to another pair (before the screen is pushed); `summary` is shown until the rest is read."""
         self.pair_id, self.step, self.detail, self._loading = pair_id, None, None, False
+        self.summary = summary if summary is not None and summary.id == pair_id else None
         if self.is_mounted:
             self._start()
 
@@ -61,7 +67,17 @@ class GroupScreen(Screen):
         self._start()
 
     def _start(self) -> None:
-        self.query_one("#group-title", Static).update(Text(f"pair #{self.pair_id}: loading…", style="italic"))
+        """Show the summary now (cheap widgets only) and start reading the detail."""
+        s = self.summary
+        title = self.query_one("#group-title", Static)
+        if s is None:
+            title.update(Text(f"pair #{self.pair_id}: reading…", style="italic"))
+        else:
+            title.update(self._title(s.id, s.score, s.period, s.first_step, s.last_step, None, None))
+        self.query_one(PairLossChart).show(None, None)
+        self.query_one("#group-sides").display = True
+        for k, view in enumerate(self.query(SideView)):
+            view.show_summary(s.classes[k] if s else (), s.sizes[k] if s else 0)
         self.apply_update(True, True)
 
     def action_back(self) -> None:
@@ -80,8 +96,9 @@ class GroupScreen(Screen):
         if stale and (not following or self.detail is None or time.monotonic() - self._loaded_at > LIVE_RELOAD_S):
             self.step = step
             cached = app.cached_group(self.pair_id, step)
-            if cached is not None:
-                self._show(cached)
+            if cached is not None:  # read ahead while the pair was highlighted
+                self._loading = True
+                self.call_after_refresh(self._loaded, cached)  # the summary reaches the screen first
                 return
             self._loading = True
             self._load(self.pair_id, step)
@@ -91,9 +108,13 @@ class GroupScreen(Screen):
         self.post_message(GroupLoaded(self.app.load_group(pair_id, step)))
 
     def on_group_loaded(self, message: GroupLoaded) -> None:
+        self.call_after_refresh(self._loaded, message.detail)
+
+    def _loaded(self, detail: GroupDetail) -> None:
+        if not self._loading or detail.pair_id != self.pair_id or detail.step != self.step:
+            return  # an older request (another pair, a step since left, or shown already)
         self._loading = False
-        if message.detail.pair_id == self.pair_id:
-            self._show(message.detail)
+        self._show(detail)
         if self.app.view is not None and self.app.view.step != self.step:
             self.apply_update(False, True)  # the step moved while we were loading
 
@@ -101,22 +122,26 @@ class GroupScreen(Screen):
         self._loaded_at = time.monotonic()
         self.detail = d
         title = self.query_one("#group-title", Static)
+        self.query_one("#group-sides").display = d.found
         if not d.found:
             title.update(Text(f"pair #{self.pair_id} is not in this run", style="bold red"))
+            self.query_one(PairLossChart).show([], None)
             return
-        title.update(self._title(d))
+        title.update(self._title(d.pair_id, d.score, d.period, d.first_step, d.last_step, d.prev_step, d.step))
         following = self.app.view is None or self.app.view.following
         self.query_one(PairLossChart).show([s.curve for s in d.sides], None if following else d.step, d.step)
         for view, side in zip(self.query(SideView), d.sides):
             view.show(side, d.classes, self.app.image_mode, self.app.info.data_kind, d.x_gap)
 
-    def _title(self, d: GroupDetail) -> Text:
+    @staticmethod
+    def _title(pair_id: int, score: float, period: float | None, first: int, last: int,
+               prev_step: int | None, step: int | None) -> Text:
         t = Text()
-        t.append(f"pair #{d.pair_id}", style="bold")
-        t.append(f"  score {d.score:.2f}")
-        if d.period is not None:
-            t.append(f"  period {d.period:.3g}")
-        t.append(f"  detected steps {d.first_step}–{d.last_step}")
-        if d.prev_step is not None:
-            t.append(f"  change {d.prev_step} → {d.step}", style="bold")
+        t.append(f"pair #{pair_id}", style="bold")
+        t.append(f"  score {score:.2f}")
+        if period is not None:
+            t.append(f"  period {period:.3g}")
+        t.append(f"  detected steps {first}–{last}")
+        if prev_step is not None:
+            t.append(f"  change {prev_step} → {step}", style="bold")
         return t

@@ -176,10 +176,13 @@ class PairLossChart(PlotextPlot):
         self.curves: list[tuple[np.ndarray, np.ndarray]] = []
         self.mark: int | None = None
         self.step: int | None = None
+        self.reading = False
         self._cache: tuple[tuple, object] | None = None
 
-    def show(self, curves: list[tuple[np.ndarray, np.ndarray]], mark: int | None, step: int | None = None) -> None:
-        self.curves, self.mark, self.step = curves, mark, step
+    def show(self, curves: list[tuple[np.ndarray, np.ndarray]] | None, mark: int | None, step: int | None = None) -> None:
+        """None: the curves are still being read."""
+        self.reading = curves is None
+        self.curves, self.mark, self.step = curves or [], mark, step
         self.refresh()
 
     def window(self) -> tuple[int, int]:
@@ -192,10 +195,12 @@ class PairLossChart(PlotextPlot):
         return max(first, end - span), end
 
     def render(self):
-        key = (tuple(id(c[1]) for c in self.curves), self.mark, self.step, self.size, self.app.theme)
+        key = (tuple(id(c[1]) for c in self.curves), self.mark, self.step, self.size, self.app.theme, self.reading)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        if not any(len(c[0]) for c in self.curves):
+        if self.reading:
+            out = Text("reading loss curves…", style="italic dim", justify="center")
+        elif not any(len(c[0]) for c in self.curves):
             out = Text("no group losses recorded for this pair", style="italic", justify="center")
         else:
             plt = self.plt

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -93,20 +94,27 @@ def halfblock_segments(img: np.ndarray, cols: int, rows: int) -> list[list[Segme
 
 
 class ThumbCache:
-    """Half-block renderings by (sample id, size): neighbouring steps share most outliers."""
+    """Half-block renderings by (sample id, size): neighbouring steps share most outliers. Safe to fill
+    from a worker thread (the group screen draws its members' pictures ahead there)."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
         self._d: dict[tuple, list[list[Segment]]] = {}
+        self._lock = threading.Lock()
 
     def lines(self, key: int, img: np.ndarray, cols: int, rows: int) -> list[list[Segment]]:
         k = (key, cols, rows)
-        got = self._d.pop(k, None)
-        if got is None:
-            got = halfblock_segments(img, cols, rows)
+        with self._lock:
+            got = self._d.pop(k, None)
+            if got is not None:
+                self._d[k] = got  # most recently used last
+                return got
+        got = halfblock_segments(img, cols, rows)  # outside the lock: the UI thread never waits on a drawing
+        with self._lock:
+            self._d.pop(k, None)
             if len(self._d) >= self.size:
                 self._d.pop(next(iter(self._d)))
-        self._d[k] = got  # most recently used last
+            self._d[k] = got
         return got
 
 

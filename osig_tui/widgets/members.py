@@ -23,22 +23,33 @@ CARDS = 32  # member pictures per side (half-blocks)
 GRAPHIC_CARDS = 16  # per side as sixel / kitty pictures (one widget each)
 
 
-def histogram_text(side: GroupSide, width: int, style: str, rows: int = 4) -> Text:
-    if not side.classes:
+def histogram_text(hist: tuple[tuple[str, int], ...], width: int, style: str, rows: int = 4) -> Text:
+    """A side's classes (name, count; most common first) as bars."""
+    if not hist:
         return Text("no classes", style="italic")
-    total = sum(c for _, c in side.classes) or 1
-    name_w = min(12, max(len(n) for n, _ in side.classes[:rows]))
+    total = sum(c for _, c in hist) or 1
+    name_w = min(12, max(len(n) for n, _ in hist[:rows]))
     t = Text()
-    for k, (name, count) in enumerate(side.classes[:rows]):
+    for k, (name, count) in enumerate(hist[:rows]):
         if k:
             t.append("\n")
         t.append_text(safe(name[:name_w].ljust(name_w)))
         t.append(" ")
         t.append_text(bar(count / total, max(4, width - name_w - 6), style=style))
         t.append(f" {count}")
-    if len(side.classes) > rows:
-        t.append(f"\n+{len(side.classes) - rows} more classes", style="dim")
+    if len(hist) > rows:
+        t.append(f"\n+{len(hist) - rows} more classes", style="dim")
     return t
+
+
+def warm_thumbs(thumbs, sides) -> None:
+    """Draw the member pictures a MemberGrid will show into the shared cache (on a worker thread),
+    so filling the group screen costs the UI thread no drawing."""
+    for side in sides:
+        if side.images is None:
+            continue
+        for k in range(min(CARDS, len(side.members), len(side.images))):
+            thumbs.lines(int(side.members[k]), side.images[k], PIC_W, PIC_H)
 
 
 def caption(side: GroupSide, k: int, classes: tuple[str, ...]) -> Text:
@@ -119,15 +130,26 @@ class SideView(Vertical):
         yield Static("", classes="side-hist")
         yield Vertical(classes="side-members")
 
+    def show_summary(self, hist: tuple[tuple[str, int], ...], size: int) -> None:
+        """What the dashboard already knows (size, classes), shown at once; members follow when read."""
+        self._head(hist, size)
+        box = self.query_one(".side-members", Vertical)
+        box.remove_children()
+        box.mount(Static(Text("reading members…", style="italic dim"), classes="members-loading"))
+
+    def _head(self, hist: tuple[tuple[str, int], ...], n: int, note: str = "") -> None:
+        title = Text(f"side {'AB'[self.index]} · {n} samples", style=SIDE_STYLES[self.index])
+        if note:
+            title.append(note, style="dim")
+        self.query_one(".side-title", Static).update(title)
+        hist_widget = self.query_one(".side-hist", Static)
+        hist_widget.update(histogram_text(hist, max(20, self.size.width - 2), SIDE_STYLES[self.index]))
+
     def show(self, side: GroupSide, classes: tuple[str, ...], mode: str, data_kind: str, x_gap: float | None) -> None:
         n = len(side.members)
-        title = Text(f"side {'AB'[self.index]} · {n} samples", style=SIDE_STYLES[self.index])
         shown = CARDS if mode == "halfcell" else GRAPHIC_CARDS
-        if side.images is not None and mode != "none" and n > shown:
-            title.append(f" ({shown} that moved most shown)", style="dim")
-        self.query_one(".side-title", Static).update(title)
-        hist = self.query_one(".side-hist", Static)
-        hist.update(histogram_text(side, max(20, self.size.width - 2), SIDE_STYLES[self.index]))
+        note = f" ({shown} that moved most shown)" if side.images is not None and mode != "none" and n > shown else ""
+        self._head(side.classes, n, note)
         box = self.query_one(".side-members", Vertical)
         box.remove_children()
         if side.images is not None and mode == "halfcell":
