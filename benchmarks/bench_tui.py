@@ -94,6 +94,38 @@ def _pending(app) -> bool:
     return any(w._repaint_required or w._layout_required for w in s.walk_children())
 
 
+class FrameWatch:
+    """Notes when the app hands the driver the first frame for which a condition holds (headless
+    drivers draw nothing, but the compositor's work is done and handed over just the same)."""
+
+    def __init__(self, app) -> None:
+        self.cond = None
+        self.at: float | None = None
+        display = app._display
+
+        def watching(screen, renderable):
+            if renderable is not None and not app._batch_count and self.cond is not None and self.at is None \
+                    and self.cond():
+                self.at = time.perf_counter()
+            return display(screen, renderable)
+        app._display = watching
+
+
+async def first_frame(app, frames: FrameWatch, key: str, answered, timeout: float = 30.0) -> float:
+    """Seconds from the key until the first frame that shows the answer reaches the terminal (later
+    frames may still add to it: see `key_latency(..., then=...)` for the whole)."""
+    from textual import events
+    frames.cond, frames.at = answered, None
+    t0 = time.perf_counter()
+    app._driver.send_message(events.Key(key, KEYS[key]))
+    while frames.at is None:
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError(f"no frame answered {key}")
+        await asyncio.sleep(0.0005)
+    frames.cond = None
+    return frames.at - t0
+
+
 async def painted(app) -> None:
     """Wait until the screen has composited every queued change (seen idle twice in a row)."""
     quiet = 0
@@ -108,6 +140,7 @@ def measure_app(run_dir: Path, repeats: int) -> dict:
     async def main():
         t0 = time.perf_counter()
         app = WatchApp(run_dir)
+        frames = FrameWatch(app)
         async with app.run_test(size=(120, 36)) as pilot:
             await _until(pilot, lambda: app.view is not None and app.progress is not None
                          and isinstance(app.screen, DashboardScreen) and app.screen.query_one(PairsTable).row_count > 0)
@@ -116,8 +149,9 @@ def measure_app(run_dir: Path, repeats: int) -> dict:
             await pilot.pause(0.5)
             last = app.progress.last_step
             lat: dict[str, list[float]] = {"step back ([)": [], "step forward (])": [], "next pair (j/k)": [],
-                                           "open pair (Enter)": [], "pair filled in (Enter → members drawn)": [],
-                                           "back (Esc)": []}
+                                           "open pair (Enter → first frame of the pair)": [],
+                                           "open pair (Enter → screen idle, members drawn)": [],
+                                           "back (Esc)": [], "back (Esc) while the pair is being drawn": []}
             table = app.screen.query_one(PairsTable)
             for i in range(repeats):
                 target = last - 1 - i
@@ -134,16 +168,25 @@ def measure_app(run_dir: Path, repeats: int) -> dict:
                 lat["next pair (j/k)"].append(await key_latency(
                     app, "j" if i % 2 == 0 else "k", lambda: table.cursor_row != before or table.row_count < 2))
                 await pilot.pause(0.05)
-            for _ in range(max(1, repeats // 4)):
+            for i in range(max(1, repeats // 4)):
                 want = table.current_pair()
-                shown, filled = await key_latency(
-                    app, "enter", lambda: isinstance(app.screen, GroupScreen) and app.screen.pair_id == want,
-                    then=lambda: app.screen.detail is not None)
-                lat["open pair (Enter)"].append(shown)
-                lat["pair filled in (Enter → members drawn)"].append(filled)
+                on_pair = lambda: isinstance(app.screen, GroupScreen) and app.screen.pair_id == want  # noqa: E731
+                lat["open pair (Enter → first frame of the pair)"].append(await first_frame(app, frames, "enter", on_pair))
+                await _until(pilot, lambda: app.screen.detail is not None)
                 await pilot.pause(0.1)
                 lat["back (Esc)"].append(await key_latency(app, "escape", lambda: isinstance(app.screen, DashboardScreen)))
                 await pilot.pause(0.1)
+                lat["open pair (Enter → screen idle, members drawn)"].append((await key_latency(
+                    app, "enter", on_pair, then=lambda: app.screen.detail is not None))[1])
+                await pilot.pause(0.1)
+                await key_latency(app, "escape", lambda: isinstance(app.screen, DashboardScreen))
+                await pilot.pause(0.1)
+                await first_frame(app, frames, "enter", on_pair)  # Esc as soon as the pair shows
+                lat["back (Esc) while the pair is being drawn"].append(
+                    await key_latency(app, "escape", lambda: isinstance(app.screen, DashboardScreen)))
+                await pilot.pause(0.1)
+                await key_latency(app, "j" if i % 2 == 0 else "k", lambda: table.current_pair() != want)  # another pair
+                await pilot.pause(0.3)  # its read-ahead
             out["key_latency_ms"] = {k: {"median": round(1e3 * statistics.median(v), 1), "max": round(1e3 * max(v), 1)}
                                      for k, v in lat.items()}
     asyncio.run(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 
@@ -84,6 +85,34 @@ def test_enter_opens_the_pair_and_escape_goes_back(finished):
         await pilot.press("k", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen))
         assert app.screen.pair_id == 0
+    drive(finished, script)
+
+
+def test_enter_shows_the_pair_at_once_while_its_members_are_read(finished):
+    """A slow disk must not hold the key: the pair's score, sizes and classes show before its detail is read."""
+    import threading
+    from osig_tui.widgets.charts import PairLossChart
+    from osig_tui.widgets.members import SideView
+    release = threading.Event()
+
+    async def script(pilot):
+        app = pilot.app
+        read = app.poller.group
+        app.poller.group = lambda pair_id, step: (release.wait(10), read(pair_id, step))[1]
+        row = app.screen.query_one(PairsTable).pairs[1]  # not read ahead yet: the first row is
+        await pilot.press("j", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen))
+        await pilot.pause()
+        g = app.screen
+        assert g.detail is None  # still being read
+        assert f"pair #{row.id}  score {row.score:.2f}" in rendered(g.query_one("#group-title"))
+        assert "reading loss curves" in str(rendered(g.query_one(PairLossChart)))
+        sides = g.query(SideView)
+        assert f"side A · {row.sizes[0]} samples" in rendered(sides[0].query_one(".side-title"))
+        assert row.classes[1][0][0] in rendered(sides[1].query_one(".side-hist"))
+        release.set()
+        await wait_for(pilot, lambda: g.detail is not None, what="the pair's detail")
+        assert len(g.query(MemberGrid)) == 2 and "change 38 → 39" in rendered(g.query_one("#group-title"))
     drive(finished, script)
 
 
@@ -297,3 +326,34 @@ def test_bad_directories_are_one_sentence(tmp_path):
     with pytest.raises(RunStoreError, match="newer osig"):
         WatchApp(d)
     assert RunReader  # the same errors the CLI turns into one line (see test_tui_lifecycle)
+
+
+def _colours(svg: str) -> set[tuple[int, int, int]]:
+    """Every colour a screenshot paints, except the window buttons its frame draws (circles)."""
+    svg = re.sub(r"<circle[^>]*>", "", svg)
+    return {tuple(int(h[i:i + 2], 16) for i in (0, 2, 4)) for h in re.findall(r"#([0-9a-fA-F]{6})\b", svg)}
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_no_color_in_the_environment_draws_in_greys_only(finished, monkeypatch, no_color):
+    """https://no-color.org: with NO_COLOR set (to anything) no screen of the monitor uses a colour."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    shots = []
+
+    async def script(pilot):
+        app = pilot.app
+        shots.append(app.export_screenshot())
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen) and app.screen.detail is not None)
+        await pilot.pause()
+        shots.append(app.export_screenshot())
+    app = drive(finished, script)
+    assert app.no_color is no_color
+    spread = max(max(c) - min(c) for shot in shots for c in _colours(shot))
+    if no_color:
+        assert spread <= 8  # greys (the frame's default text colour is #c5c8c6)
+    else:
+        assert spread > 100  # the check can fail: side A orange, side B blue, pictures

@@ -121,3 +121,45 @@ def test_history_keeps_keys_aligned_across_chunks():
     np.testing.assert_array_equal(h.values["a"], [1.0, 2.0, np.nan])
     np.testing.assert_array_equal(h.values["b"], [np.nan, np.nan, 5.0])
     assert h.latest("a") == 2.0 and h.latest("a", through=0) == 1.0 and h.series("b")[0].tolist() == [2]
+
+
+def test_polling_a_growing_run_reads_only_the_new_rows(tmp_path):
+    """Loss steps and a pair's loss curves are read with `since`, and still equal a full read."""
+    w = start_run(tmp_path / "grow", steps=40, n=80)
+    w.write(10)
+    p = StorePoller(tmp_path / "grow")
+    calls = []
+
+    def spy(name):
+        method = getattr(p.reader, name)
+
+        def wrapped(*args, **kwargs):
+            out = method(*args, **kwargs)
+            rows = len(out) if name == "loss_steps" else sum(len(s) for s, _ in out.values())
+            calls.append((name, kwargs.get("since"), rows))
+            return out
+        setattr(p.reader, name, wrapped)
+    spy("loss_steps")
+    spy("group_losses")
+    p.poll()
+    first = p.group(0, 9)
+    w.write(25)
+    p.poll()
+    later = p.group(0, 24)
+    full = RunReader(tmp_path / "grow")
+    assert [c[:2] for c in calls] == [("loss_steps", None), ("group_losses", None),
+                                      ("loss_steps", 9), ("group_losses", 9)]
+    assert calls[2][2] == 15  # steps 10..24 only
+    assert 0 < calls[3][2] == sum(len(b.curve[0]) - len(a.curve[0]) for a, b in zip(first.sides, later.sides))
+    np.testing.assert_array_equal(p._loss_steps, full.loss_steps())
+    for side, (steps, loss) in full.group_losses(0).items():
+        np.testing.assert_array_equal(later.sides[side].curve[0], steps)
+        np.testing.assert_array_equal(later.sides[side].curve[1], loss)
+    assert len(first.sides[0].curve[0]) < len(later.sides[0].curve[0])
+    # the reader's `since` is exactly the rows after that step; without it, everything as before
+    np.testing.assert_array_equal(full.loss_steps(since=20), full.loss_steps()[full.loss_steps() > 20])
+    for side, (steps, loss) in full.group_losses(0, since=20).items():
+        s_all, l_all = full.group_losses(0)[side]
+        np.testing.assert_array_equal(steps, s_all[s_all > 20])
+        np.testing.assert_array_equal(loss, l_all[s_all > 20])
+    w.finish()

@@ -43,7 +43,8 @@ class GroupScreen(Screen):
         self.summary: PairRow | None = None  # the dashboard's row of the pair, shown until `detail` arrives
         self.detail: GroupDetail | None = None  # everything about the pair at `step`, once read
         self._loaded_at = 0.0
-        self._loading = False
+        self._loading = False  # a detail is being read or drawn
+        self._filling: GroupDetail | None = None  # the detail being drawn, a part a frame
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -57,7 +58,7 @@ class GroupScreen(Screen):
 
     def show_pair(self, pair_id: int, summary: PairRow | None = None) -> None:
         """Switch to another pair (before the screen is pushed); `summary` is shown until the rest is read."""
-        self.pair_id, self.step, self.detail, self._loading = pair_id, None, None, False
+        self.pair_id, self.step, self.detail, self._loading, self._filling = pair_id, None, None, False, None
         self.summary = summary if summary is not None and summary.id == pair_id else None
         if self.is_mounted:
             self._start()
@@ -81,7 +82,15 @@ class GroupScreen(Screen):
         self.apply_update(True, True)
 
     def action_back(self) -> None:
+        self._stop_drawing()  # now, not when the suspend event comes: parts queued before it would still run
         self.app.pop_screen()
+
+    def on_screen_suspend(self) -> None:
+        self._stop_drawing()
+
+    def _stop_drawing(self) -> None:
+        """Left before the pair was drawn: draw no more of it (Enter starts over)."""
+        self._filling, self._loading = None, False
 
     # ------------------------------------------------------------------ data
     def apply_update(self, progress_changed: bool, view_changed: bool) -> None:
@@ -111,27 +120,37 @@ class GroupScreen(Screen):
         self.call_after_refresh(self._loaded, message.detail)
 
     def _loaded(self, detail: GroupDetail) -> None:
-        if not self._loading or detail.pair_id != self.pair_id or detail.step != self.step:
-            return  # an older request (another pair, a step since left, or shown already)
-        self._loading = False
-        self._show(detail)
-        if self.app.view is not None and self.app.view.step != self.step:
-            self.apply_update(False, True)  # the step moved while we were loading
+        if (not self._loading or self._filling is not None or detail.pair_id != self.pair_id
+                or detail.step != self.step):
+            return  # an older request (another pair, a step since left, or drawn already)
+        self._filling = detail
+        self._show(detail, 0)
 
-    def _show(self, d: GroupDetail) -> None:
-        self._loaded_at = time.monotonic()
-        self.detail = d
-        title = self.query_one("#group-title", Static)
-        self.query_one("#group-sides").display = d.found
-        if not d.found:
-            title.update(Text(f"pair #{self.pair_id} is not in this run", style="bold red"))
-            self.query_one(PairLossChart).show([], None)
+    def _show(self, d: GroupDetail, part: int) -> None:
+        """Draw part `part` of the detail (0: title and chart, 1: side A, 2: side B), one part a frame,
+        so a key pressed meanwhile waits for one part at most; `detail` is set once all are drawn."""
+        if self._filling is not d:
+            return  # another pair or step since
+        if part == 0:
+            title = self.query_one("#group-title", Static)
+            self.query_one("#group-sides").display = d.found
+            if not d.found:
+                title.update(Text(f"pair #{self.pair_id} is not in this run", style="bold red"))
+                self.query_one(PairLossChart).show([], None)
+            else:
+                title.update(self._title(d.pair_id, d.score, d.period, d.first_step, d.last_step, d.prev_step, d.step))
+                following = self.app.view is None or self.app.view.following
+                self.query_one(PairLossChart).show([s.curve for s in d.sides], None if following else d.step, d.step)
+        elif part - 1 < len(d.sides):
+            view = self.query(SideView)[part - 1]
+            view.show(d.sides[part - 1], d.classes, self.app.image_mode, self.app.info.data_kind, d.x_gap)
+        if d.found and part < len(d.sides):
+            self.call_after_refresh(self._show, d, part + 1)
             return
-        title.update(self._title(d.pair_id, d.score, d.period, d.first_step, d.last_step, d.prev_step, d.step))
-        following = self.app.view is None or self.app.view.following
-        self.query_one(PairLossChart).show([s.curve for s in d.sides], None if following else d.step, d.step)
-        for view, side in zip(self.query(SideView), d.sides):
-            view.show(side, d.classes, self.app.image_mode, self.app.info.data_kind, d.x_gap)
+        self._filling, self._loading = None, False
+        self.detail, self._loaded_at = d, time.monotonic()
+        if self.app.view is not None and self.app.view.step != self.step:
+            self.apply_update(False, True)  # the step moved while we were drawing
 
     @staticmethod
     def _title(pair_id: int, score: float, period: float | None, first: int, last: int,
