@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 
 import pytest
 
@@ -17,9 +18,9 @@ from osig_tui.screens.dashboard import DashboardScreen
 from osig_tui.screens.group import GroupScreen
 from osig_tui.screens.help import HelpScreen
 from osig_tui.screens.modals import ConfirmScreen, QuitScreen
-from osig_tui.widgets.charts import LossChart, SharpnessChart
+from osig_tui.widgets.charts import LossChart, PairLossChart, SharpnessChart
 from osig_tui.widgets.header import RunHeader
-from osig_tui.widgets.members import MemberGrid
+from osig_tui.widgets.members import MemberGrid, SideView
 from osig_tui.widgets.outliers import OutlierStrip
 from osig_tui.widgets.pairs import PairsTable
 from osig_tui.widgets.panels import FracUpPanel, LayerBars
@@ -90,9 +91,6 @@ def test_enter_opens_the_pair_and_escape_goes_back(finished):
 
 def test_enter_shows_the_pair_at_once_while_its_members_are_read(finished):
     """A slow disk must not hold the key: the pair's score, sizes and classes show before its detail is read."""
-    import threading
-    from osig_tui.widgets.charts import PairLossChart
-    from osig_tui.widgets.members import SideView
     release = threading.Event()
 
     async def script(pilot):
@@ -110,7 +108,12 @@ def test_enter_shows_the_pair_at_once_while_its_members_are_read(finished):
         sides = g.query(SideView)
         assert f"side A · {row.sizes[0]} samples" in rendered(sides[0].query_one(".side-title"))
         assert row.classes[1][0][0] in rendered(sides[1].query_one(".side-hist"))
+        await pilot.press("question_mark")  # a screen on top while it reads: drawing resumes after it
+        assert isinstance(app.screen, HelpScreen)
         release.set()
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        assert app.screen is g
         await wait_for(pilot, lambda: g.detail is not None, what="the pair's detail")
         assert len(g.query(MemberGrid)) == 2 and "change 38 → 39" in rendered(g.query_one("#group-title"))
     drive(finished, script)

@@ -88,6 +88,12 @@ class GroupScreen(Screen):
     def on_screen_suspend(self) -> None:
         self._stop_drawing()
 
+    def on_screen_resume(self) -> None:
+        """Back from a screen on top (help, a dialog) before the pair was drawn: draw it now."""
+        if self.pair_id is not None and not self._loading and (self.detail is None or self.detail.step != self.step):
+            self.step = None
+            self.apply_update(False, True)
+
     def _stop_drawing(self) -> None:
         """Left before the pair was drawn: draw no more of it (Enter starts over)."""
         self._filling, self._loading = None, False
