@@ -100,6 +100,8 @@ def decide(job: Job, force: bool) -> str:
     try:
         stored = {k: v for k, v in run.config.to_dict().items() if k not in IGNORED_FIELDS}
         wanted = {k: v for k, v in job.config().to_dict().items() if k not in IGNORED_FIELDS}
+        if wanted.get("width") is None:  # the engine resolved it from the device; any stored width fits
+            wanted["width"] = stored.get("width")
         status, _ = run.status()
         done, total = run.steps_done(), run.config.steps
         has_ckpt = bool(run.checkpoints())
