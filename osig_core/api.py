@@ -37,12 +37,9 @@ class Run(RunReader):
         return d.x, d.y
 
     def dataset(self):
+        """The whole training Dataset (tensors, class names, planted features, meta) as the engine built it."""
         from osig_core.setup import build_data
         return build_data(self.config)
-
-    def metrics(self, since: int | None = None):  # noqa: D401 - same as the reader, documented here
-        """Per-step scalars keyed as in `osig export` ('step', 'train_loss', 'train_acc', 'frac_up', ...)."""
-        return super().metrics(since)
 
 
 def open_run(run_dir: str | Path) -> Run:

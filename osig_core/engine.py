@@ -36,10 +36,6 @@ from osig_core.recording import LossRecorder
 Progress = Callable[[int, int, dict], None]
 
 
-class TrainingStopped(Exception):
-    """Raised out of the loop when a signal asked the run to stop (after a clean checkpoint)."""
-
-
 class Engine:
     """Owns the model, optimizer, data and writer of one run."""
 

@@ -81,13 +81,3 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: 
         v.copy_(buffers[k])
     model.train(was_training)
     return PassResult(torch.cat(parts_l), torch.cat(parts_p), torch.cat(parts_c))
-
-
-def minibatch_gradient(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
-                       label_smoothing: float, precision: str = "fp32") -> float:
-    """Gradient of the mean loss over one minibatch into `.grad`; returns that loss."""
-    with _autocast(x.device, precision):
-        out = model(x)
-    mean = per_sample_loss(out, y, loss, label_smoothing).mean()
-    mean.backward()
-    return float(mean.detach())

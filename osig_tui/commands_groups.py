@@ -12,26 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from osig_tui import console as C
+from osig_tui.halfblock import halfblock_text
 
 
 THUMB_COLS = 8
-
-
-def halfblock(img: np.ndarray, cols: int = 8) -> Text:
-    """A picture as coloured half-block characters (two pixel rows per text row), any terminal."""
-    h, w = img.shape[:2]
-    rows = max(2, (cols * h // w) // 2 * 2)
-    ys = (np.arange(rows) * h / rows).astype(int)
-    xs = (np.arange(cols) * w / cols).astype(int)
-    small = img[ys][:, xs]
-    t = Text()
-    for r in range(0, rows, 2):
-        for c in range(cols):
-            top, bot = small[r, c], small[r + 1, c]
-            t.append("▀", style=f"rgb({top[0]},{top[1]},{top[2]}) on rgb({bot[0]},{bot[1]},{bot[2]})")
-        if r + 2 < rows:
-            t.append("\n")
-    return t
 
 
 def _open(run_path: Path):
@@ -91,7 +75,7 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
                 shown = side["members"][:thumbs]
                 for _ in shown:
                     row.add_column(min_width=THUMB_COLS, max_width=THUMB_COLS, no_wrap=True)
-                row.add_row(*[halfblock(np.asarray(images[i]), THUMB_COLS) for i in shown])
+                row.add_row(*[halfblock_text(np.asarray(images[i]), THUMB_COLS) for i in shown])
                 cells.append(Group(body, row))
             else:
                 cells.append(body)

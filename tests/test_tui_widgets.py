@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osig_tui.widgets.images import _resize, halfblock_segments, resolve_image_mode
+from osig_tui.halfblock import _resize, halfblock_segments
+from osig_tui.widgets.images import resolve_image_mode
 from osig_tui.widgets.members import intervals
 from osig_tui.widgets.spark import BLOCKS, bar, envelope, paired_sparklines
 

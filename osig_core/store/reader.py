@@ -70,7 +70,6 @@ class RunReader:
         except sqlite3.DatabaseError as e:
             raise L.RunStoreError(f"'{db_path}' is not a readable osig database ({e})") from None
         self._mm: dict[str, tuple[int, np.memmap]] = {}
-        self._scalar_cache: dict[int, dict[str, float]] = {}
 
     def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:
