@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import types
 import typing
 from pathlib import Path
 from typing import Any, Optional
@@ -66,8 +67,8 @@ _FLAG_NAMES = {"probes": "--probe"}
 
 def _annotation(field: dataclasses.Field) -> Any:
     hint = typing.get_type_hints(RunConfig)[field.name]
-    base = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-    t = base[0]
+    is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    t = next(a for a in typing.get_args(hint) if a is not type(None)) if is_union else hint
     if typing.get_origin(t) is list:
         return Optional[list[str]]
     return Optional[t]

@@ -99,3 +99,14 @@ def test_non_image_data_is_skipped_silently():
     assert not inst.due(0, False)
     m = inst.measure(ctx_for(cfg, model, data))
     assert m.scalars == {} and m.records == {}
+
+
+def test_repeated_probe_flag_records_every_probe(cli, tmp_path):
+    """`--probe sky --probe red` must reach the run as two probes, not one probe per letter."""
+    import osig_core as osig
+    code, _, err = cli("run", "--model", "mlp", "--width", "0.05", "--n", "64", "--n-test", "16", "--steps", "2",
+                       "--probe", "sky", "--probe", "red", "--probe-every", "1", "--run-dir", tmp_path / "r", "-q")
+    assert code == 0, err
+    run = osig.open_run(tmp_path / "r")
+    assert run.config.probes == ["sky", "red"]
+    assert set(run.records("probes")[-1][1]) == {"sky", "red"}
