@@ -159,9 +159,9 @@ class Engine:
                     break
             else:
                 status = "finished"
-            if status != "diverged":
-                self.checkpoint()
-            else:  # a checkpoint of the weights that gave the non-finite loss is no good checkpoint
+            if status != "diverged" and self.checkpoint() is None and self._diverged:
+                status = "diverged"  # the last update left non-finite weights
+            if status == "diverged":  # a checkpoint of the weights that gave the non-finite loss is no good checkpoint
                 (self.dir / L.CHECKPOINT_DIR / L.checkpoint_name(self.step)).unlink(missing_ok=True)
             reason = {"stopped": f"stopped at step {self.step}" + (f" by {self._stop_signal}" if self._stop_signal else ""),
                       "diverged": self._diverged}.get(status)
@@ -247,7 +247,8 @@ class Engine:
                                pairs=None if rec is None else rec.pairs_changed)
         self.step = t + 1
         if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
-            self.checkpoint()
+            if self.checkpoint() is None and self._diverged:
+                return False
         if self.progress is not None and self.is_writer:
             self.progress(self.step, cfg.steps, scalars)
         return True
@@ -264,7 +265,14 @@ class Engine:
 
     # ------------------------------------------------------------------ control, checkpoints, signals
     def checkpoint(self) -> Path | None:
+        """Save model, optimizer and RNG; weights that are no longer finite are never saved (the run
+        is marked diverged instead), so every checkpoint on disk can be resumed."""
         if not self.is_writer:
+            return None
+        bad = next((name for name, p in self.model.named_parameters() if not bool(torch.isfinite(p).all())), None)
+        if bad is not None:
+            self._diverged = (f"the weights ({bad}) became non-finite after step {self.step - 1}; "
+                              "the run diverged (try a smaller --lr)")
             return None
         rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
                "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}

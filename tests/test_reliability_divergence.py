@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 import osig_core as osig
 from osig_core.store.checkpoint import load_checkpoint
@@ -64,3 +65,32 @@ def test_divergence_of_a_minibatch_run_via_the_api(tmp_path):
     assert f"at step {t}" in reason
     m = run.metrics()
     assert len(m["step"]) == t and all(math.isfinite(v) for v in m["train_loss"])
+
+
+@pytest.mark.parametrize("steps,checkpoint_every", [(6, 0), (6, 3)])
+def test_weights_turning_non_finite_without_a_nan_loss_end_diverged(tmp_path, monkeypatch, steps, checkpoint_every):
+    """An update that leaves NaN weights after the last recorded loss (the final step, or just before a
+    periodic checkpoint) must not end 'finished' with a checkpoint that cannot be resumed."""
+    from osig_core.optim.heavy_ball import HeavyBall
+    poison_at = steps - 1 if checkpoint_every == 0 else checkpoint_every - 1
+    original, calls = HeavyBall.step, []
+
+    def step(self, closure=None):
+        out = original(self, closure)
+        calls.append(1)
+        if len(calls) - 1 == poison_at:
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].view(-1)[0] = float("nan")
+        return out
+
+    monkeypatch.setattr(HeavyBall, "step", step)
+    cfg = osig.RunConfig(model="mlp", width=0.05, n=100, n_test=50, eval_every=0, lr=0.05, steps=steps,
+                         checkpoint_every=checkpoint_every, groups=False)
+    run = osig.train(cfg, tmp_path / "r")
+    status, reason = run.status()
+    assert status == "diverged"
+    assert "non-finite" in reason and f"after step {poison_at}" in reason and "--lr" in reason
+    assert np.isfinite(run.metrics()["train_loss"]).all()
+    for _, path in run.checkpoints():  # only the initial one; never a NaN one
+        state = load_checkpoint(path)
+        assert all(np.isfinite(v.numpy()).all() for v in state["model"].values())
