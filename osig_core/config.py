@@ -23,6 +23,7 @@ class RunConfig:
     # what to train
     model: str = "mlp"
     width: float | None = None  # None: 1.0 on a GPU, a per-model CPU default (CPU_WIDTHS) otherwise
+    head_scale: float = 1.0  # multiplies the output layer's initial weights: < 1 starts flatter (lower sharpness)
     data: str = "synthetic"
     data_dir: str | None = None
     n: int | None = 2000
@@ -101,6 +102,8 @@ class RunConfig:
                 bad(f"--{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
         if not self.sharpness_tol > 0:
             bad(f"--sharpness-tol must be positive, got {self.sharpness_tol}")
+        if not self.head_scale >= 0:
+            bad(f"--head-scale must be zero or positive, got {self.head_scale}")
         if self.width is not None and not self.width > 0:
             bad(f"--width must be positive, got {self.width}")
         for name in ("lr", "steps"):
@@ -137,8 +140,11 @@ class RunConfig:
         if self.precision not in ("fp32", "bf16"):
             bad(f"unknown precision '{self.precision}'; choose fp32 or bf16")
         for p in self.probes:
-            if p not in PROBE_BLOCKS and not Path(p).is_file():
-                bad(f"probe image '{p}' does not exist (built-in probes: {', '.join(PROBE_BLOCKS)})")
+            if p.startswith(FEATURE_PROBE) and not p[len(FEATURE_PROBE):]:
+                bad(f"probe '{p}' names no feature; write {FEATURE_PROBE}NAME, e.g. {FEATURE_PROBE}sky")
+            if p not in PROBE_BLOCKS and not p.startswith(FEATURE_PROBE) and not Path(p).is_file():
+                bad(f"probe image '{p}' does not exist (built-in probes: {', '.join(PROBE_BLOCKS)}, "
+                    f"or {FEATURE_PROBE}NAME for a planted feature)")
         return self
 
     # ------------------------------------------------------------------ (de)serialisation
@@ -175,8 +181,9 @@ class RunConfig:
 CPU_WIDTHS = {"vgg11": 0.25, "vgg11-bn": 0.25, "resnet18": 0.125, "vit": 0.5}
 
 PROBE_BLOCKS = ("sky", "red", "green", "white", "black")
+FEATURE_PROBE = "feature:"  # `feature:sky`: the dataset's planted feature drawn alone (Dataset.feature_images)
 
-_FLOAT_FIELDS = {"width", "lr", "momentum", "dampening", "beta1", "beta2", "eps", "weight_decay", "lr2",
+_FLOAT_FIELDS = {"width", "head_scale", "lr", "momentum", "dampening", "beta1", "beta2", "eps", "weight_decay", "lr2",
                  "split_quantile", "label_smoothing", "sharpness_tol"}
 _OPTIONAL_FLOAT = {"width"}
 _OPTIONAL_INT = {"n", "n_test", "batch_size", "track", "sharpness_subset"}

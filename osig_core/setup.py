@@ -41,7 +41,13 @@ def build_model(cfg: RunConfig, data: Dataset) -> torch.nn.Module:
         raise ConfigError(f"text data needs --model gpt, not {cfg.model}")
     if cfg.model == "linear2" and "d1" not in data.meta:
         raise ConfigError("the linear2 model needs --data toy-linear")
-    return MODELS[cfg.model](data, cfg.resolved_width("cpu"))
+    model = MODELS[cfg.model](data, cfg.resolved_width("cpu"))
+    if cfg.head_scale != 1.0:
+        # every model's output layer is `model.head`; a smaller start lowers the initial sharpness, so
+        # that GD at a given lr starts below 2/eta and sharpens progressively towards it
+        with torch.no_grad():
+            model.head.weight.mul_(cfg.head_scale)
+    return model
 
 
 def build_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -20,6 +20,7 @@ from osig_core.config import RunConfig
 # field -> (help, panel)
 FLAG_HELP: dict[str, tuple[str, str]] = {
     "model": ("Model: mlp, cnn, vgg11, vgg11-bn, resnet18, vit, gpt, linear2.", "What to train"),
+    "head_scale": ("Multiply the output layer's initial weights by this (< 1 starts with lower sharpness, below 2/eta).", "What to train"),
     "width": ("Scale every hidden size (0.02 gives a few units per layer; default: 1 on a GPU, a per-model size that keeps CPU runs live).", "What to train"),
     "data": ("Dataset: synthetic, cifar10, fashion-mnist, chebyshev, toy-linear, text, npz:PATH, text:PATH.", "What to train"),
     "data_dir": ("Where cifar10 / fashion-mnist files live (downloaded there when online).", "What to train"),
@@ -56,7 +57,7 @@ FLAG_HELP: dict[str, tuple[str, str]] = {
     "outliers_k": ("Most increased/decreased samples kept per step.", "What to record"),
     "group_window": ("Sliding window (steps) for opposing-group detection.", "What to record"),
     "groups": ("Detect opposing groups.", "What to record"),
-    "probes": ("Probe input: sky, red, green, white, black or an image path (repeatable).", "What to record"),
+    "probes": ("Probe input: sky, red, green, white, black, feature:NAME (a planted feature, e.g. feature:sky) or an image path (repeatable).", "What to record"),
     "probe_every": ("Measure probes every K steps.", "What to record"),
     "preset": ("Start from a named preset (see `osig presets`); flags override it.", "What to train"),
     "nproc": ("Processes for a distributed run (torch.distributed, gloo on CPU).", "How to train"),

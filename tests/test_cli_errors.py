@@ -23,6 +23,8 @@ def _one_sentence(err: str) -> str:
     (["--n", "-5"], "--n must be positive"),
     (["--optim", "gd", "--batch-size", "32"], "gd is full-batch"),
     (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
+    (["--head-scale", "-1"], "--head-scale must be zero or positive"),
+    (["--probe", "feature:clouds"], "no planted feature 'clouds' to probe (it has: grass, sky, wheels)"),
     (["--data", "cifar10", "--data-dir", "/nonexistent/cifar"], "cifar"),
     (["--data", "npz:/nonexistent/file.npz"], "/nonexistent/file.npz"),
     (["--data", "text:/nonexistent/corpus.txt"], "/nonexistent/corpus.txt"),

@@ -24,6 +24,9 @@ class Dataset:
     features: dict[str, np.ndarray] = field(default_factory=dict)  # planted ground truth: name -> bool [N]
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. d1/d2 for toy-linear, mean/std for images
     loss: str = "ce"  # the natural loss for this data ("ce" or "mse")
+    # each planted feature drawn alone on an empty image [C, H, W] in model input units: the purest
+    # picture of that signal, what `--probe feature:NAME` shows the network (the paper's colour block)
+    feature_images: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def n(self) -> int:

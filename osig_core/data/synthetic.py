@@ -128,4 +128,5 @@ def build(cfg: RunConfig, arg: str | None) -> Dataset:
         x=torch.from_numpy(x), y=labels_tensor(y), classes=list(CLASSES),
         x_test=torch.from_numpy(x_test), y_test=labels_tensor(y_test),
         features=features, meta=meta, loss="ce",
+        feature_images={name: torch.from_numpy(_feature_pattern(name)) for name in FEATURE_RATES},
     )

@@ -2,7 +2,10 @@
 
 Due every `cfg.probe_every` steps when `cfg.probes` is non-empty, for image data only. Built-in
 probes are whole images of one colour (sky = (0.5, 0.7, 1.0), red, green, white, black) in the
-training data's normalisation; any other name is a PNG/JPEG path, resized to the data's H x W.
+training data's normalisation; `feature:NAME` is a planted feature drawn alone on an empty image
+(`Dataset.feature_images`: on the synthetic data, what "sky" really is there, +blue on the top two
+thirds, where the paper's colour block is what sky looks like in CIFAR); any other name is a
+PNG/JPEG path, resized to the data's H x W.
 Records each probe's logits, softmax probabilities and penultimate-feature norm (the input to
 `model.head`, read with a forward pre-hook), plus the scalar `feature_norm_mean` over a fixed subset
 of at most 1000 training images. BatchNorm uses the statistics of that subset, held fixed.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from osig_core.config import FEATURE_PROBE
 from osig_core.data.base import DataError, Dataset
 from osig_core.instruments.base import Measurement, StepContext
 from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
@@ -37,6 +41,12 @@ def _normalise(rgb: np.ndarray, data: Dataset) -> torch.Tensor:
 def probe_image(name: str, data: Dataset) -> torch.Tensor:
     """One probe as a [C, H, W] input tensor (on the data's device and dtype)."""
     _, h, w = data.input_shape
+    if name.startswith(FEATURE_PROBE):
+        feature = name[len(FEATURE_PROBE):]
+        if feature not in data.feature_images:
+            have = ", ".join(sorted(data.feature_images)) or "none"
+            raise DataError(f"dataset '{data.name}' has no planted feature '{feature}' to probe (it has: {have})")
+        return data.feature_images[feature].to(device=data.x.device, dtype=data.x.dtype)
     if name in PROBE_COLOURS:
         rgb = np.tile(np.asarray(PROBE_COLOURS[name], dtype=np.float32), (h, w, 1))
     else:
