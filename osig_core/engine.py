@@ -136,6 +136,8 @@ class Engine:
                 self._perm_pos = int(state["extra"].get("perm_pos", 0))
             self.step = int(state["step"])
             self.shared.update(state["extra"].get("shared", {}))
+            if "theta_ref" in state.get("state", {}):  # proj_top continues from the same reference weights
+                self.shared["theta_ref"] = state["state"]["theta_ref"]
         except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise L.RunStoreError(f"checkpoint '{path}' does not fit this run ({first[:200]})") from None
@@ -276,8 +278,10 @@ class Engine:
             return None
         rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
                "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}
+        theta_ref = self.shared.get("theta_ref")
         path = save_checkpoint(self.dir, self.step, self.model, self.optimizer, rng,
-                               extra={"perm_pos": self._perm_pos})
+                               extra={"perm_pos": self._perm_pos},
+                               instrument_state={"theta_ref": theta_ref} if torch.is_tensor(theta_ref) else None)
         self.writer.event(self.step, "checkpoint", f"checkpoint {path.name}")
         return path
 

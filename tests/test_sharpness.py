@@ -179,3 +179,20 @@ def test_warm_start_seeds_follow_the_period_two_oscillation():
     assert [t is a for t in SharpnessInstrument._seeds(history, 19)] == [True]  # even gap: last estimate
     assert [t for t in SharpnessInstrument._seeds(history, 10)] == [a, b]  # odd gap: both, as a block
     assert SharpnessInstrument._seeds([], 3) == []
+
+
+def test_projection_on_the_top_eigenvector_continues_exactly_across_a_resume(tmp_path):
+    """proj_top is measured from the weights at the first estimate; a resumed run must keep that reference."""
+    import osig_core as osig
+    from osig_core.report.stats import series
+    cfg = RunConfig(model="mlp", width=0.05, n=100, n_test=20, eval_every=0, lr=0.05, sharpness_every=3,
+                    sharpness_tol=1e-8, checkpoint_every=5, groups=False, steps=12)  # v exact, whatever the warm start
+    straight = osig.train(cfg, tmp_path / "straight")
+    osig.train(cfg.replace(steps=7), tmp_path / "resumed")  # final checkpoint at step 7
+    resumed = osig.resume(tmp_path / "resumed", steps=12)
+    s1, p1 = series(straight, "proj_top")
+    s2, p2 = series(resumed, "proj_top")
+    assert list(s1) == list(s2) and s1[-1] >= 9
+    assert np.abs(p1).max() > 0
+    np.testing.assert_allclose(p2, p1, rtol=1e-4, atol=1e-7)
+    assert not any("note" in r for _, r in resumed.records("eig"))

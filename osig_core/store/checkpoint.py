@@ -19,8 +19,12 @@ from osig_core.store.layout import CHECKPOINT_DIR, RunStoreError, checkpoint_nam
 
 
 def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                    rng: dict[str, torch.Tensor], extra: dict[str, Any] | None = None) -> Path:
-    """Write atomically (tmp file + rename) so a kill mid-write never leaves a half checkpoint."""
+                    rng: dict[str, torch.Tensor], extra: dict[str, Any] | None = None,
+                    instrument_state: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write atomically (tmp file + rename) so a kill mid-write never leaves a half checkpoint.
+
+    instrument_state: tensors an instrument needs to continue exactly after a resume (the sharpness
+    instrument's reference weights for `proj_top`), stored as `state.NAME`."""
     tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta: dict[str, Any] = {"step": step, "extra": extra or {}}
     if optimizer is not None:
@@ -36,6 +40,8 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer:
         meta["optim_scalars"] = scalar_state
     for name, state in rng.items():
         tensors[f"rng.{name}"] = state.cpu().contiguous()
+    for name, value in (instrument_state or {}).items():
+        tensors[f"state.{name}"] = value.detach().cpu().contiguous()
     out_dir = run_dir / CHECKPOINT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / checkpoint_name(step)
@@ -61,7 +67,7 @@ def _digest(meta_json: str, tensors: dict[str, torch.Tensor]) -> str:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """-> {"step", "model": state_dict, "optim": state_dict | None, "rng": {...}, "extra": {...}}."""
+    """-> {"step", "model": state_dict, "optim": state_dict | None, "rng": {...}, "extra": {...}, "state": {...}}."""
     try:
         tensors = load_file(str(path))
         from safetensors import safe_open
@@ -88,4 +94,6 @@ def _unpack(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str,
         for idx, d in meta.get("optim_scalars", {}).items():
             state.setdefault(int(idx), {}).update(d)
         optim = {"state": state, "param_groups": meta["optim_groups"]}
-    return {"step": int(meta["step"]), "model": model, "optim": optim, "rng": rng, "extra": meta.get("extra", {})}
+    instrument_state = {k[6:]: v for k, v in tensors.items() if k.startswith("state.")}
+    return {"step": int(meta["step"]), "model": model, "optim": optim, "rng": rng, "extra": meta.get("extra", {}),
+            "state": instrument_state}
