@@ -159,3 +159,24 @@ def test_markdown_shows_run_text_literally():
     rep.check("a | b", "x\n| y", True)
     md = rep.to_markdown()
     assert "a \\| b" in md and "x \\| y" in md
+
+
+def test_gd_already_at_the_edge_of_stability_is_no_agreement_with_gradient_flow(tiny_root):
+    """If GD's first estimate is already at 2/eta, "GD and gradient flow agree before the edge of
+    stability" has nothing to compare and must not pass by comparing the two identical initial states."""
+    import osig_core as osig
+    from osig_core.report.model import Report
+    from osig_core.report.probes import gf_checks, probe_series
+    root, _ = tiny_root
+    gd_run, gf_run = osig.open_run(root / "fig5-probes" / "gd"), osig.open_run(root / "fig5-probes" / "gf")
+    gd, gf = probe_series(gd_run), probe_series(gf_run)
+
+    def agreement(window):
+        report = Report(title="fig5", preset="fig5-probes", claim="", runs={})
+        gf_checks(report, gf_run, gf, gd, gd_run, window)
+        return next(c for c in report.checks if c.claim.startswith("GD and gradient flow"))
+
+    at_start = agreement((int(gd.steps[0]), int(gd.steps[-1])))
+    assert at_start.passed is None and "no phase before" in at_start.observed
+    later = agreement((int(gd.steps[2]), int(gd.steps[-1])))
+    assert later.passed is not None and "GD / GF" in later.observed

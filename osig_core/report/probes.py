@@ -107,6 +107,11 @@ def gf_checks(report: Report, run, ps: ProbeSeries, gd: ProbeSeries | None, gd_r
                  value=keep)
     if gd is None or window is None:
         return
+    if window[0] <= int(gd.steps[0]):
+        report.unavailable("GD and gradient flow are similar until GD reaches 2/η",
+                           f"GD is at 2/η from its first estimate (step {window[0]}): there is no phase before "
+                           "the edge of stability to compare (a smaller --head-scale starts it lower)")
+        return
     eta_gd, eta_gf = gd_run.config.lr, run.config.lr
     at = window[0] * eta_gd
     if at > ps.steps[-1] * eta_gf:
