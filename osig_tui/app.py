@@ -7,6 +7,7 @@ to the engine through the run's control table.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock
@@ -79,6 +80,18 @@ class WatchApp(App[str | None]):
         from osig_tui.screens.dashboard import DashboardScreen
         self.push_screen(DashboardScreen())
         self._poll()
+        self.call_after_refresh(self._settle_garbage_collector)
+
+    def _settle_garbage_collector(self) -> None:
+        """Move everything alive after start-up (Textual, store views, numpy) out of the collector's
+        sight and make full passes rarer: a full pass over those objects is what made occasional keys
+        take 50-200 ms (benchmarks/bench_tui.py). Cycles created later are still collected; unmount
+        puts the collector back as it was."""
+        gc.collect()
+        gc.freeze()
+        self._gc_threshold = gc.get_threshold()
+        gen0, gen1, _ = self._gc_threshold
+        gc.set_threshold(max(gen0, 5000), gen1, 50)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
@@ -94,6 +107,9 @@ class WatchApp(App[str | None]):
     def on_unmount(self) -> None:
         self._stopping.set()
         self._wake.set()
+        if getattr(self, "_gc_threshold", None) is not None:
+            gc.set_threshold(*self._gc_threshold)
+            gc.unfreeze()
 
     def exit(self, *args, **kwargs) -> None:
         self._stopping.set()

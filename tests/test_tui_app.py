@@ -360,3 +360,18 @@ def test_no_color_in_the_environment_draws_in_greys_only(finished, monkeypatch, 
         assert spread <= 8  # greys (the frame's default text colour is #c5c8c6)
     else:
         assert spread > 100  # the check can fail: side A orange, side B blue, pictures
+
+
+
+def test_the_monitor_settles_the_garbage_collector_and_restores_it_on_exit(finished):
+    """Start-up objects are frozen (no full-GC pauses on keys while watching); an embedding process
+    gets its collector back unchanged when the app exits."""
+    import gc
+    before = gc.get_threshold()
+    seen = {}
+
+    async def script(pilot):
+        seen["frozen"], seen["threshold"] = gc.get_freeze_count(), gc.get_threshold()
+    drive(finished, script)
+    assert seen["frozen"] > 0 and seen["threshold"][0] >= 5000
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
