@@ -129,7 +129,7 @@ PRESET_LIST: list[Preset] = [
     ),
     Preset(
         name="fig5-probes",
-        description="A sky probe under GD and under near gradient flow (lr / 6.4): logits and feature norm.",
+        description="A sky probe under GD and under near gradient flow (a smaller lr, same eta*t): logits and feature norm.",
         claim="Under GD a sky probe's feature norm grows fast, its class probabilities oscillate at the edge "
               "of stability, and the norm then slowly decays; gradient flow is similar until the edge of stability "
               "and its norm keeps growing (Appendix C.3).",

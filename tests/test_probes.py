@@ -131,10 +131,11 @@ def test_feature_probe_is_the_planted_signal_as_the_data_carries_it():
 
 def test_feature_probe_errors_are_one_sentence():
     from osig_core.config import ConfigError
+    from osig_core.data import synthetic
     from osig_core.data.base import DataError
+    data = synthetic.build(RunConfig(n=20, n_test=10), None)
     with pytest.raises(DataError, match="no planted feature 'clouds'.*sky"):
-        from osig_core.data import synthetic
-        probe_image("feature:clouds", synthetic.build(RunConfig(n=20, n_test=10), None))
+        probe_image("feature:clouds", data)
     with pytest.raises(DataError, match="no planted feature 'sky'.*none"):
         probe_image("feature:sky", image_data())
     with pytest.raises(ConfigError, match="names no feature"):

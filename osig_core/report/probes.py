@@ -1,4 +1,7 @@
-"""fig5-probes: a colour-block probe's logits and feature norm under GD, against (near) gradient flow.
+"""fig5-probes: a probe's logits and feature norm under GD, against (near) gradient flow.
+
+The probe is the first of the run's probes: the planted sky drawn alone (`feature:sky`) at the CPU
+sizes, the paper's colour block on CIFAR-10.
 
 GD: the feature norm grows fast, the class probabilities oscillate at the edge of stability, and
 the norm then slowly decays. Gradient flow (a small learning rate that never reaches 2/eta, compared
