@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from osig_core.instruments.pair_summary import PairSummary, summarize_pair
 from osig_core.store.reader import RunReader
 
 GROUP_SHOW = 64  # members per side whose pictures / texts are loaded
@@ -209,6 +210,7 @@ class GroupDetail:
     classes: tuple[str, ...] = ()
     prev_step: int | None = None
     x_gap: float | None = None  # 1-D runs: inputs closer than this belong to one interval
+    summary: PairSummary | None = None  # image runs: class make-up, predictions and mean images per side
 
 
 def _find_pair(reader: RunReader, pair_id: int, step: int | None) -> dict | None:
@@ -263,10 +265,12 @@ def load_group(reader: RunReader, info: RunInfo, pair_id: int, step: int | None,
             texts=None if texts is None else tuple(str(texts[i]) for i in shown),
             xs=None if xs is None else np.asarray(xs)[ids].reshape(len(ids), -1)[:, 0]))
     period = pair.get("period")
+    summary = None if images is None else summarize_pair((sides[0].members, sides[1].members), labels, info.classes,
+                                                         images, pb, pa)
     return GroupDetail(pair_id, step, True, float(pair.get("score") or 0.0),
                        float(period) if isinstance(period, (int, float)) else None,
                        int(pair.get("first_step") or 0), int(pair.get("last_step") or 0), tuple(sides),
-                       info.classes, prev_step, _x_gap(xs))
+                       info.classes, prev_step, _x_gap(xs), summary)
 
 
 def _x_gap(xs: np.ndarray | None) -> float | None:

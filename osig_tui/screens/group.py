@@ -21,6 +21,7 @@ from osig_tui.store_views import GroupDetail, PairRow
 from osig_tui.widgets.charts import PairLossChart
 from osig_tui.widgets.header import RunHeader
 from osig_tui.widgets.members import SideView
+from osig_tui.widgets.pair_summary import PairSummaryPanel
 
 LIVE_RELOAD_S = 2.0  # while following a live run, reload the pair at most this often
 
@@ -51,6 +52,7 @@ class GroupScreen(Screen):
         yield Static("", id="group-title")
         with VerticalScroll(id="group-body"):
             yield PairLossChart(id="group-chart", classes="panel")
+            yield PairSummaryPanel(id="pair-summary")
             with Horizontal(id="group-sides"):
                 yield SideView(0)
                 yield SideView(1)
@@ -76,6 +78,7 @@ class GroupScreen(Screen):
         else:
             title.update(self._title(s.id, s.score, s.period, s.first_step, s.last_step, None, None))
         self.query_one(PairLossChart).show(None, None)
+        self.query_one(PairSummaryPanel).show(None)
         self.query_one("#group-sides").display = True
         for k, view in enumerate(self.query(SideView)):
             view.show_summary(s.classes[k] if s else (), s.sizes[k] if s else 0)
@@ -147,6 +150,7 @@ class GroupScreen(Screen):
                 title.update(self._title(d.pair_id, d.score, d.period, d.first_step, d.last_step, d.prev_step, d.step))
                 following = self.app.view is None or self.app.view.following
                 self.query_one(PairLossChart).show([s.curve for s in d.sides], None if following else d.step, d.step)
+                self.query_one(PairSummaryPanel).show(d.summary, self.app.image_mode != "none")
         elif part - 1 < len(d.sides):
             view = self.query(SideView)[part - 1]
             view.show(d.sides[part - 1], d.classes, self.app.image_mode, self.app.info.data_kind, d.x_gap)
