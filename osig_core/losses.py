@@ -11,7 +11,10 @@ def per_sample_loss(output: torch.Tensor, target: torch.Tensor, loss: str, label
     ce:  cross-entropy on logits [B, C] against class ids [B].
     mse: 0.5 * squared error; for class ids the target is one-hot (as in Cohen et al.),
          for float targets [B] the output [B, 1] is compared directly (regression).
+    a callable(output, target) -> [B]: the loss of a user's own loop (osig.Monitor).
     """
+    if callable(loss):
+        return loss(output, target).float()
     if loss == "ce":
         return F.cross_entropy(output.float(), target, reduction="none", label_smoothing=label_smoothing)
     if loss == "mse":

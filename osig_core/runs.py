@@ -57,7 +57,11 @@ def resume(run_dir: str | Path, steps: int | None = None, progress: Progress | N
     path = Path(run_dir)
     reader = RunReader(path)
     cfg = reader.config
+    own = reader.config_doc.get("source") == "monitor"
     reader.close()
+    if own:
+        raise ConfigError(f"'{path}' was recorded by osig.Monitor from your own training loop; continue it "
+                          "from that loop with osig.Monitor(..., resume=True)")
     if steps is not None:
         if steps <= 0:
             raise ConfigError(f"--steps must be positive, got {steps}")

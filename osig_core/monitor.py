@@ -1,0 +1,279 @@
+"""osig.Monitor: watch a model trained by your own loop, with your own optimizer, into a run directory.
+
+    import osig_core as osig
+    with osig.Monitor("runs/mine", model, optimizer, data=(x, y), loss="ce") as mon:
+        for step in range(steps):
+            ...your forward, backward, optimizer.step()...
+            mon.step()                    # or mon.step(losses=per_sample, ids=idx)
+
+The run directory is the one `osig run` writes, so `osig watch`, `osig show`, `osig groups`,
+`osig export` and `osig.open_run` read it. Step k of the run is the k-th `mon.step()` call; what it
+records is measured at the weights as the call finds them (after that step's optimizer.step()),
+with the threshold from the optimizer's param_groups at that moment (so a schedule is followed).
+
+Control from `osig watch`: pause blocks inside `step()` until resumed; checkpoint saves one; stop
+saves a final checkpoint, marks the run stopped and makes `step()` raise `osig.StopTraining`
+(catch it to end your loop; `with Monitor(...)` treats it as a clean stop and swallows it).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from osig_core import __version__
+from osig_core.config import ConfigError, RunConfig
+from osig_core.instruments.base import Measurement, StepContext
+from osig_core.monitor_data import LossSpec, as_dataset, check_fit, check_loss, check_model, loss_label
+from osig_core.monitor_guard import untouched
+from osig_core.monitor_optim import OptimizerRule, optimizer_label
+from osig_core.monitor_run import MonitorStore
+from osig_core.passes import PassResult
+from osig_core.recording import LossRecorder
+
+
+class StopTraining(Exception):
+    """Raised by `Monitor.step()` after `osig watch` asked the run to stop (the run is saved first)."""
+
+
+def _count(name: str, value: Any, *, minimum: int, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "0 (off) or a positive integer" if minimum == 0 else f"an integer of at least {minimum}"
+        raise ConfigError(f"{name} must be {kind}{' or None' if optional else ''}, got {value!r}")
+
+
+class Monitor:
+    """Records a user's own training loop into an osig run directory (see the module docstring).
+
+    data: (x, y) tensors, (x, y, classes), or a map-style torch Dataset of (x, y); sample ids are
+    the indices. loss: "ce", "mse" or callable(out, y) -> per-sample losses [B]. track: None records
+    every sample, M a fixed class-balanced subset of M; each `track_every` steps the monitor runs a
+    no-grad forward over them (train mode without dropout or running-stat updates), unless
+    `step(losses=..., ids=...)` hands it the step's own per-sample losses. sharpness_subset: the
+    fixed samples whose mean loss's Hessian is estimated every `sharpness_every` steps (0: never).
+    resume: True continues the run in `run_dir` after its last recorded step; an int s continues at
+    step s (what was recorded from s on is dropped), for a loop that restarts from a checkpoint of
+    step s. force: replace a run already in `run_dir`. steps: the total, if known (progress bars).
+    """
+
+    def __init__(self, run_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 data: Any, loss: LossSpec = "ce", classes: Sequence[str] | None = None,
+                 sharpness_every: int = 10, track: int | None = None, track_every: int = 1,
+                 checkpoint_every: int = 100, *, sharpness_subset: int | None = 1000, resume: bool | int = False,
+                 force: bool = False, steps: int | None = None, seed: int = 0, groups: bool = True,
+                 probes: Sequence[str] = (), probe_every: int = 10, eig_k: int = 1, chunk_size: int = 1000):
+        self.model = check_model(model)
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise ConfigError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        for name, value, minimum, optional in (("sharpness_every", sharpness_every, 0, False),
+                                               ("track", track, 1, True), ("track_every", track_every, 1, False),
+                                               ("checkpoint_every", checkpoint_every, 0, False),
+                                               ("sharpness_subset", sharpness_subset, 1, True),
+                                               ("steps", steps, 1, True), ("probe_every", probe_every, 1, False),
+                                               ("eig_k", eig_k, 1, False), ("chunk_size", chunk_size, 1, False)):
+            _count(name, value, minimum=minimum, optional=optional)
+        self.optimizer = optimizer
+        self.loss = check_loss(loss)
+        self.device = next(p for p in model.parameters()).device
+        with untouched(model):
+            data_cpu = as_dataset(data, classes)
+            outputs = check_fit(model, data_cpu, self.loss, self.device)
+        if data_cpu.is_classification and classes is None:
+            data_cpu.classes = [str(i) for i in range(max(outputs, len(data_cpu.classes)))]
+        if isinstance(self.loss, str) and data_cpu.is_classification is False and self.loss == "ce":
+            raise ConfigError("loss 'ce' needs integer class labels y; use loss='mse' for float targets")
+        data_cpu.loss = self.loss
+        self.rule = OptimizerRule.of(optimizer)
+        group = optimizer.param_groups[0]
+        betas = group.get("betas", (0.9, 0.999))
+        self.cfg = RunConfig(model=f"custom:{type(model).__name__}", width=1.0, data="custom", n=data_cpu.n,
+                             n_test=None, optim=optimizer_label(optimizer), lr=self.rule.lr(), steps=steps or 0,
+                             momentum=float(group.get("momentum", 0.0) or 0.0),
+                             dampening=float(group.get("dampening", 0.0) or 0.0), beta1=float(betas[0]),
+                             beta2=float(betas[1]), eps=float(group.get("eps", 1e-8) or 1e-8),
+                             weight_decay=float(group.get("weight_decay", 0.0) or 0.0),
+                             loss=self.loss if isinstance(self.loss, str) else None, seed=int(seed),
+                             device=str(self.device), chunk_size=chunk_size, track=track, track_every=track_every,
+                             eval_every=0, checkpoint_every=checkpoint_every, sharpness_every=sharpness_every,
+                             sharpness_subset=sharpness_subset, eig_k=eig_k, groups=bool(groups),
+                             probes=list(probes), probe_every=probe_every)
+        self.steps = steps
+        from osig_core.setup import data_to
+        self.data_cpu = data_cpu
+        self.data = data_to(data_cpu, self.device)
+        with untouched(model):
+            from osig_core.instruments.schedule import build_instruments
+            self.recorder = LossRecorder(self.cfg, self.data)
+            self.instruments = build_instruments(self.cfg, model, self.data, self.rule.spec(), self.device)
+        self.shared: dict[str, Any] = {}
+        self.store = MonitorStore(Path(run_dir), self)
+        self._step = self.store.open(resume, force)  # the first write to run_dir happens here
+        self._closed = False
+        self._last_end: float | None = None
+        self._prev_loss = math.nan
+
+    # ------------------------------------------------------------------ public
+    @property
+    def run_dir(self) -> Path:
+        return self.store.dir
+
+    @property
+    def step_index(self) -> int:
+        """The step the next `step()` call records (after resume: where the run continues)."""
+        return self._step
+
+    def step(self, losses: torch.Tensor | None = None, ids: torch.Tensor | None = None) -> None:
+        """Record one step; call once per optimizer step, after optimizer.step().
+
+        losses/ids: this step's own per-sample losses and their sample ids (ids may be omitted when
+        losses has one value per sample of data); the monitor then runs no forward of its own, and
+        samples not in ids are not recorded this step. Raises StopTraining when `osig watch` stopped
+        the run."""
+        if self._closed:
+            raise ConfigError("this Monitor is closed; make a new one (resume=True continues the run)")
+        t, start = self._step, time.perf_counter()
+        given = self._given(losses, ids) if losses is not None or ids is not None else None
+        with untouched(self.model):
+            scalars, records, rec = self._measure(t, given)
+        scalars["monitor_time"] = time.perf_counter() - start
+        if self._last_end is not None:
+            scalars["step_time"] = time.perf_counter() - self._last_end
+        self.store.write_step(t, scalars, records, rec)
+        self._step = t + 1
+        if self.cfg.checkpoint_every and self._step % self.cfg.checkpoint_every == 0:
+            self.store.checkpoint(self._step)
+        self.store.handle_controls(self._step)  # may block (pause) or raise StopTraining
+        self._last_end = time.perf_counter()
+
+    def checkpoint(self) -> Path | None:
+        """Save model and optimizer now (as the state before step `step_index`)."""
+        return self.store.checkpoint(self._step)
+
+    def close(self, status: str = "finished", reason: str | None = None) -> None:
+        """Final checkpoint, final status; the run directory is released for other writers."""
+        if self._closed:
+            return
+        self._closed = True
+        self.store.close(self._step, status, reason)
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.close()
+        elif issubclass(exc_type, StopTraining):
+            self.close("stopped", self.store.stop_reason)
+            return True
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.close("stopped", f"interrupted at step {self._step}")
+        else:
+            text = str(exc).strip().splitlines()
+            self.close("failed", f"{exc_type.__name__}: {text[0]}" if text else exc_type.__name__)
+        return False
+
+    @staticmethod
+    def restore(run_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                step: int | None = None) -> int:
+        """Load the monitor's checkpoint at or before `step` (newest if None) into model (and optimizer);
+        returns its step, to pass as `Monitor(..., resume=that_step)`."""
+        from osig_core.monitor_run import load_into
+        return load_into(Path(run_dir), model, optimizer, step)
+
+    # ------------------------------------------------------------------ measuring
+    def _given(self, losses, ids) -> tuple[np.ndarray, np.ndarray]:
+        if losses is None:
+            raise ConfigError("step(ids=...) needs the losses of those samples too (losses=...)")
+        values = torch.as_tensor(losses).detach().float().reshape(-1).cpu()
+        if ids is None:
+            if values.numel() != self.data.n:
+                raise ConfigError(f"step(losses=...) got {values.numel()} losses for {self.data.n} samples; "
+                                  "pass ids=... with a minibatch's losses")
+            idx = torch.arange(self.data.n)
+        else:
+            idx = torch.as_tensor(ids).detach().reshape(-1).cpu().long()
+            if idx.numel() != values.numel():
+                raise ConfigError(f"step() got {values.numel()} losses but {idx.numel()} ids; they must match")
+            if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.data.n):
+                raise ConfigError(f"step() ids must be sample indices in [0, {self.data.n}), got {int(idx.max())}")
+        order = torch.argsort(idx)
+        return idx[order].numpy(), values[order].numpy()
+
+    def _tracked_pass(self) -> PassResult:
+        from osig_core.instruments.measure_mode import batch_stats_mode
+        from osig_core.losses import per_sample_loss, predictions
+        x, y = self.data.x, self.data.y
+        if self.recorder.tracked is not None:
+            idx = torch.as_tensor(self.recorder.tracked, device=x.device)
+            x, y = x[idx], y[idx]
+        parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        with torch.no_grad(), batch_stats_mode(self.model):
+            for i in range(0, x.shape[0], self.cfg.chunk_size):
+                out = self.model(x[i:i + self.cfg.chunk_size])
+                yc = y[i:i + self.cfg.chunk_size]
+                p, c = predictions(out, yc)
+                parts.append((per_sample_loss(out, yc, self.loss), p, c))
+        return PassResult(*(torch.cat([q[j] for q in parts]) for j in range(3)))
+
+    def _record(self, t: int, given: tuple[np.ndarray, np.ndarray] | None):
+        if given is None:
+            res = self._tracked_pass()
+            return self.recorder.record(t, res), res.mean_loss, res.accuracy
+        ids, values = given
+        saved = self.recorder.tracked
+        self.recorder.tracked = None if len(ids) == self.data.n else ids
+        try:
+            res = PassResult(torch.as_tensor(values), torch.full((len(ids),), -1, dtype=torch.long),
+                             torch.zeros(len(ids), dtype=torch.bool))
+            rec = self.recorder.record(t, res)
+        finally:
+            self.recorder.tracked = saved
+        return rec, float(np.mean(values)) if len(values) else math.nan, math.nan
+
+    def _measure(self, t: int, given) -> tuple[dict[str, float], dict[str, Any], Any]:
+        scalars: dict[str, float] = {"lr": self.rule.lr(), "threshold": self.rule.threshold()}
+        rec = None
+        if given is not None or self.recorder.due(t):
+            rec, train_loss, train_acc = self._record(t, given)
+            scalars.update(train_loss=train_loss, train_acc=train_acc, **rec.scalars)
+            self.shared["tracked_groups"] = rec.tracked_groups
+        train_loss = scalars.get("train_loss", math.nan)
+        spike = math.isfinite(self._prev_loss) and train_loss > 1.25 * self._prev_loss
+        if math.isfinite(train_loss):
+            self._prev_loss = train_loss
+        ctx = StepContext(step=t, cfg=self.cfg, model=self.model, optimizer=self.optimizer, opt_spec=self.rule.spec(),
+                          data=self.data, device=self.device, losses=None if rec is None else rec.losses,
+                          preds=None if rec is None else rec.preds, train_loss=train_loss, shared=self.shared)
+        measured = Measurement()
+        for inst in self.instruments:
+            if inst.due(t, spike):
+                m = inst.measure(ctx)
+                measured.scalars.update(m.scalars)
+                measured.records.update(m.records)
+        scalars.update(measured.scalars)
+        records = dict(measured.records)
+        if rec is not None:
+            records.update(rec.records)
+        return scalars, records, rec
+
+
+def config_doc(mon: Monitor) -> dict[str, Any]:
+    """config.json of a monitored run: like a built-in run's, plus what only the user's code knows."""
+    d = mon.data_cpu
+    model_cls = type(mon.model)
+    return {"format_version": 1, "osig_version": __version__, "torch_version": torch.__version__,
+            "config": mon.cfg.to_dict(), "n": d.n, "classes": d.classes, "data_kind": d.kind,
+            "loss": loss_label(mon.loss), "num_outputs": d.num_outputs,
+            "param_count": sum(p.numel() for p in mon.model.parameters()), "features": [],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "source": "monitor",
+            "monitor": {"model_class": f"{model_cls.__module__}:{model_cls.__qualname__}",
+                        "optimizer_class": f"{type(mon.optimizer).__module__}:{type(mon.optimizer).__qualname__}",
+                        "threshold_rule": mon.rule.kind, "threshold_note": mon.rule.reason,
+                        "pid": os.getpid()}}

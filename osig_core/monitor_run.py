@@ -1,0 +1,203 @@
+"""The run directory side of osig.Monitor: create or continue it, write steps, checkpoints, controls.
+
+The same RunWriter and checkpoint format as `osig run`; what differs is that the loop belongs to the
+user, so pause blocks inside `Monitor.step()` and stop raises `StopTraining` there.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from osig_core.config import ConfigError
+from osig_core.store import layout as L
+from osig_core.store.checkpoint import load_checkpoint, save_checkpoint
+from osig_core.store.reader import RunReader
+from osig_core.store.writer import RunWriter
+
+if TYPE_CHECKING:
+    from osig_core.monitor import Monitor
+
+PAUSE_POLL_S = 0.2
+
+
+def is_monitor_run(doc: dict[str, Any]) -> bool:
+    return doc.get("source") == "monitor"
+
+
+class MonitorStore:
+    def __init__(self, run_dir: Path, mon: "Monitor"):
+        self.dir = run_dir
+        self.mon = mon
+        self.writer = RunWriter(run_dir, mon.data.n)
+        self.stop_reason: str | None = None
+
+    # ------------------------------------------------------------------ start
+    def open(self, resume: bool | int, force: bool) -> int:
+        """Create the run (or continue it); returns the step the next `Monitor.step()` records."""
+        exists = (self.dir / L.CONFIG_FILE).exists() or (self.dir / L.DB_FILE).exists()
+        if isinstance(resume, bool) and not resume:
+            if exists and not force:
+                raise ConfigError(f"'{self.dir}' already holds a run; pass resume=True to continue it "
+                                  "or force=True to replace it")
+            if self.dir.exists() and not self.dir.is_dir():
+                raise ConfigError(f"'{self.dir}' exists and is not a directory")
+            if exists:
+                from osig_core.runs import prepare_run_dir
+                prepare_run_dir(self.dir, True)
+            return self._create()
+        if isinstance(resume, int) and resume < 0:
+            raise ConfigError(f"resume must be True or a step of 0 or more, got {resume}")
+        if not exists:
+            raise ConfigError(f"'{self.dir}' holds no run to resume; pass resume=False to start one")
+        return self._reopen(None if isinstance(resume, bool) else int(resume))
+
+    def _create(self) -> int:
+        from osig_core.monitor import config_doc
+        self.writer.acquire_lock()
+        try:
+            doc = config_doc(self.mon)
+            doc["format_version"] = L.FORMAT_VERSION
+            self.writer.create(doc)
+            d = self.mon.data_cpu
+            self.writer.write_samples(d.y.numpy(), d.display_images(), None, {}, None)
+            self._mark_running()
+            self.writer.event(0, "start", f"monitor attached to {type(self.mon.model).__name__} on {self.mon.device}")
+            if self.mon.rule.reason:
+                self.writer.event(0, "threshold", self.mon.rule.reason)
+        except BaseException:
+            self.writer.close()
+            raise
+        return 0
+
+    def _reopen(self, at: int | None) -> int:
+        reader = RunReader(self.dir)
+        try:
+            if not is_monitor_run(reader.config_doc):
+                raise ConfigError(f"'{self.dir}' was made by `osig run`, not by osig.Monitor; "
+                                  "continue it with `osig run --resume`")
+            if reader.n != self.mon.data.n:
+                raise ConfigError(f"'{self.dir}' recorded {reader.n} samples but data has {self.mon.data.n}; "
+                                  "resume with the same data")
+            done = reader.steps_done()
+            ckpts = reader.checkpoints()
+        finally:
+            reader.close()
+        step = done if at is None else min(int(at), done)
+        self.writer.acquire_lock()
+        try:
+            self.writer.reopen(keep_through_step=step - 1)
+            reader = RunReader(self.dir)
+            try:
+                self.mon.recorder.restore(reader, step)
+            finally:
+                reader.close()
+            older = [p for s, p in ckpts if s <= step]
+            if older:  # proj_top continues from the same reference weights
+                try:
+                    ref = load_checkpoint(older[-1]).get("state", {}).get("theta_ref")
+                except L.RunStoreError:
+                    ref = None
+                if ref is not None:
+                    self.mon.shared["theta_ref"] = ref
+            self._mark_running()
+            self.writer.event(step, "resume", f"monitor resumed at step {step} on {self.mon.device}")
+        except BaseException:
+            self.writer.close()
+            raise
+        return step
+
+    def _mark_running(self) -> None:
+        self.writer.set_meta(status="running", pid=os.getpid(), host=os.uname().nodename, device=str(self.mon.device),
+                             total_steps=self.mon.steps, error=None, heartbeat=time.time(),
+                             threshold_note=self.mon.rule.reason)
+
+    # ------------------------------------------------------------------ per step
+    def write_step(self, t: int, scalars: dict[str, float], records: dict[str, Any], rec) -> None:
+        self.writer.write_step(t, scalars, losses=None if rec is None else rec.losses_f16,
+                               preds=None if rec is None else rec.preds, records=records,
+                               group_losses=None if rec is None else rec.group_losses,
+                               pairs=None if rec is None else rec.pairs_changed)
+        if self.mon.steps is None:  # the total is unknown: progress shows the steps so far
+            self.writer.set_meta(total_steps=t + 1)
+
+    def checkpoint(self, step: int) -> Path | None:
+        """Model and optimizer as safetensors; weights that are not finite are never saved."""
+        model = self.mon.model
+        bad = next((n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())), None)
+        if bad is not None:
+            self.writer.event(step, "checkpoint", f"no checkpoint at step {step}: the weights ({bad}) are not finite")
+            return None
+        ref = self.mon.shared.get("theta_ref")
+        state = {"theta_ref": ref} if torch.is_tensor(ref) else None
+        try:
+            path = save_checkpoint(self.dir, step, model, self.mon.optimizer, {"torch": torch.get_rng_state()},
+                                   extra={"source": "monitor"}, instrument_state=state)
+        except TypeError as e:  # optimizer state that is neither a tensor nor JSON: keep the weights
+            path = save_checkpoint(self.dir, step, model, None, {"torch": torch.get_rng_state()},
+                                   extra={"source": "monitor", "optimizer_skipped": str(e)[:200]},
+                                   instrument_state=state)
+            self.writer.event(step, "checkpoint", f"optimizer state not saved ({str(e)[:120]}); weights saved")
+        self.writer.event(step, "checkpoint", f"checkpoint {path.name}")
+        return path
+
+    def handle_controls(self, step: int) -> None:
+        from osig_core.monitor import StopTraining
+        paused = False
+        while True:
+            for _, cmd in self.writer.pending_commands():
+                if cmd == "stop":
+                    self.stop_reason = f"stopped at step {step} from osig watch"
+                    raise StopTraining(self.stop_reason)
+                if cmd == "checkpoint":
+                    self.checkpoint(step)
+                elif cmd == "pause" and not paused:
+                    paused = True
+                    self.writer.set_meta(status="paused")
+                    self.writer.event(step, "pause", f"paused at step {step}")
+                elif cmd == "resume" and paused:
+                    paused = False
+                    self.writer.set_meta(status="running")
+                    self.writer.event(step, "resume", f"resumed at step {step}")
+            if not paused:
+                return
+            self.writer.set_meta(heartbeat=time.time())
+            time.sleep(PAUSE_POLL_S)
+
+    # ------------------------------------------------------------------ end
+    def close(self, step: int, status: str, reason: str | None) -> None:
+        try:
+            if self.writer.db is None:
+                return
+            if status in ("finished", "stopped") and step > 0:
+                self.checkpoint(step)
+            self.writer.set_meta(status=status, finished=time.time(), **({"error": reason} if reason else {}))
+            self.writer.event(step, status, reason or status)
+        finally:
+            self.writer.close()
+
+
+def load_into(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
+              step: int | None) -> int:
+    """Monitor.restore: a monitor checkpoint's weights (and optimizer state) into the user's objects."""
+    reader = RunReader(run_dir)
+    try:
+        ckpts = [c for c in reader.checkpoints() if step is None or c[0] <= step]
+    finally:
+        reader.close()
+    if not ckpts:
+        raise L.RunStoreError(f"'{run_dir}' has no checkpoint at or before step {step}")
+    s, path = ckpts[-1]
+    state = load_checkpoint(path)
+    try:
+        model.load_state_dict(state["model"])
+        if optimizer is not None and state["optim"] is not None:
+            optimizer.load_state_dict(state["optim"])
+    except (RuntimeError, ValueError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise L.RunStoreError(f"checkpoint '{path}' does not fit this model ({first[:160]})") from None
+    return int(s)
+
