@@ -33,23 +33,21 @@ def one_sentence(err: Exception) -> bool:
 # ----------------------------------------------------------------------------- fixtures: tiny files
 
 def write_cifar_dir(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A tiny CIFAR-10 python-format folder (protocol-2 pickles like the real one); returns train x/y."""
+    """A tiny CIFAR-10 binary-format folder (label byte + 3072 pixel bytes a record, like the real
+    cifar-10-batches-bin); returns train x/y."""
     rng = np.random.default_rng(seed)
-    folder = root / "cifar-10-batches-py"
+    folder = root / "cifar-10-batches-bin"
     folder.mkdir(parents=True)
     xs, ys = [], []
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
         data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
-        labels = [int(v) for v in np.arange(per_batch) % 10]
-        with open(folder / name, "wb") as fh:
-            pickle.dump({b"batch_label": name.encode(), b"labels": labels, b"data": data,
-                         b"filenames": [b"f.png"] * per_batch}, fh, protocol=2)
-        if name != "test_batch":
+        labels = (np.arange(per_batch) % 10).astype(np.uint8)
+        (folder / name).write_bytes(np.concatenate([labels[:, None], data], axis=1).tobytes())
+        if name != "test_batch.bin":
             xs.append(data)
-            ys.append(labels)
-    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
-    with open(folder / "batches.meta", "wb") as fh:
-        pickle.dump({b"label_names": names, b"num_cases_per_batch": per_batch, b"num_vis": 3072}, fh, protocol=2)
+            ys.append(labels.astype(np.int64))
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    (folder / "batches.meta.txt").write_text("\n".join(names) + "\n\n")
     return np.concatenate(xs).reshape(-1, 3, 32, 32), np.concatenate(ys)
 
 
@@ -165,7 +163,7 @@ def test_synthetic_refuses_an_argument():
 
 # ----------------------------------------------------------------------------- cifar10
 
-def test_cifar10_reads_python_batches(tmp_path):
+def test_cifar10_reads_binary_batches(tmp_path):
     x_train, y_train = write_cifar_dir(tmp_path, per_batch=20)
     d = build("cifar10", n=None, n_test=None, data_dir=str(tmp_path))
     assert d.x.shape == (100, 3, 32, 32) and d.x_test.shape == (20, 3, 32, 32)
@@ -186,23 +184,41 @@ def test_cifar10_subset_is_balanced_and_deterministic(tmp_path):
     assert torch.equal(a.x, b.x)
 
 
-def test_cifar10_refuses_code_in_a_batch(tmp_path):
-    write_cifar_dir(tmp_path, per_batch=10)
+def test_cifar10_never_unpickles_the_python_version(tmp_path, capsys):
+    """A folder of python-format batches (pickles) is refused with one sentence; its code never runs."""
 
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
 
-    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps({b"data": Evil()}, protocol=2))
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+        (folder / name).write_bytes(pickle.dumps({b"data": Evil()}, protocol=2))
+    with pytest.raises(DataError) as e:
+        cifar10.build_from_root(RunConfig(), tmp_path, download=False)
+    assert one_sentence(e.value) and "never unpickles" in str(e.value) and "cifar-10-batches-bin" in str(e.value)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_cifar10_damaged_batch_is_one_sentence(tmp_path):
+    write_cifar_dir(tmp_path, per_batch=10)
+    path = tmp_path / "cifar-10-batches-bin" / "data_batch_3.bin"
+    path.write_bytes(path.read_bytes()[:-5])  # truncated mid-record
     with pytest.raises(DataError) as e:
         build(f"cifar10:{tmp_path}")
-    assert one_sentence(e.value) and "data_batch_3" in str(e.value)
+    assert one_sentence(e.value) and "data_batch_3.bin" in str(e.value)
+    raw = bytearray((tmp_path / "cifar-10-batches-bin" / "data_batch_1.bin").read_bytes())
+    raw[0] = 12  # a label no class has
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="labels outside 0..9"):
+        build(f"cifar10:{tmp_path}")
 
 
 def test_cifar10_missing_says_where_to_put_it(tmp_path):
     with pytest.raises(DataError) as e:
         cifar10.build_from_root(RunConfig(), tmp_path / "nowhere", download=False)
-    assert one_sentence(e.value) and "cifar-10-batches-py" in str(e.value) and str(tmp_path) in str(e.value)
+    assert one_sentence(e.value) and "cifar-10-batches-bin" in str(e.value) and str(tmp_path) in str(e.value)
 
 
 # ----------------------------------------------------------------------------- fashion-mnist

@@ -1,14 +1,13 @@
-"""`cifar10`: the real CIFAR-10, read from its python batches with a restricted unpickler.
+"""`cifar10`: the real CIFAR-10, read from its BINARY batches with numpy (nothing is ever unpickled).
 
-CIFAR's python format is pickle by definition. Rather than trusting it, the batches are read by an
-Unpickler that can only rebuild numpy arrays (and plain dicts/lists/bytes/ints), so a tampered file
-cannot run code. Root: `cifar10:DIR`, else --data-dir, else ~/.cache/osig/cifar10; the folder
-`cifar-10-batches-py` may sit inside it or be it. Missing files trigger one download attempt.
+CIFAR-10's "python version" is a set of pickles, and a pickle can run code when loaded; the official
+"binary version" (cifar-10-binary.tar.gz) holds the same images as plain bytes: each record is one
+label byte then 3072 pixel bytes (the red, green and blue 32×32 planes, row-major), 10,000 records
+per file. Root: `cifar10:DIR`, else --data-dir, else ~/.cache/osig/cifar10; the folder
+`cifar-10-batches-bin` may sit inside it or be it. Missing files trigger one download attempt.
 """
 from __future__ import annotations
 
-import io
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -18,81 +17,72 @@ from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import image_tensors, labels_tensor, subset_ids, to_unit_float
 from osig_core.registry import register_dataset
 
-BATCH_FOLDER = "cifar-10-batches-py"
-TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
-TEST_BATCH = "test_batch"
-META_FILE = "batches.meta"
-URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-TGZ_MD5 = "c58f30108f718f92721af3b95e74349a"
+BATCH_FOLDER = "cifar-10-batches-bin"
+PYTHON_FOLDER = "cifar-10-batches-py"  # recognised only to say why it is not read
+TRAIN_BATCHES = [f"data_batch_{i}.bin" for i in range(1, 6)]
+TEST_BATCH = "test_batch.bin"
+META_FILE = "batches.meta.txt"
+URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+TGZ_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
 DEFAULT_ROOT = Path("~/.cache/osig/cifar10")
-
-# The only globals a CIFAR batch may name: numpy array/dtype reconstruction (old and new module paths).
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),  # how Python 3 writes bytes in protocol 2 (str -> bytes, nothing else)
-}
+PIXELS = 3 * 32 * 32
+RECORD = 1 + PIXELS
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-class _ArrayOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that refuses every global except numpy array reconstruction."""
+def parse_batch(raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images [M, 3, 32, 32] and int64 labels [M] from one binary batch's bytes, checked."""
+    if not raw or len(raw) % RECORD:
+        raise DataError(f"CIFAR file '{where}' is not a CIFAR-10 binary batch ({len(raw)} bytes is not a "
+                        f"whole number of {RECORD}-byte records)")
+    rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, RECORD)
+    labels = rec[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise DataError(f"CIFAR file '{where}' has labels outside 0..9 (up to {labels.max()})")
+    return rec[:, 1:].reshape(-1, 3, 32, 32), labels
 
-    def find_class(self, module: str, name: str):  # noqa: D401 - pickle API
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed in a CIFAR batch")
 
-
-def read_batch(path: Path) -> dict[str, object]:
-    """One CIFAR python batch as a dict with str keys (the files are python-2 pickles: bytes keys)."""
+def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with open(path, "rb") as fh:
-            obj = _ArrayOnlyUnpickler(io.BytesIO(fh.read()), encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as e:
-        raise DataError(f"CIFAR file '{path}' is not a valid CIFAR-10 python batch ({e})") from None
-    if not isinstance(obj, dict):
-        raise DataError(f"CIFAR file '{path}' is not a valid CIFAR-10 python batch (no dict inside)")
-    return {(k.decode("latin1") if isinstance(k, bytes) else str(k)): v for k, v in obj.items()}
-
-
-def _images_and_labels(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 images [M, 3, 32, 32] and int64 labels [M] from one batch file, shapes checked."""
-    batch = read_batch(path)
-    data, labels = batch.get("data"), batch.get("labels")
-    if not isinstance(data, np.ndarray) or labels is None:
-        raise DataError(f"CIFAR file '{path}' lacks its 'data' array or 'labels' list")
-    labels = np.asarray(labels)
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise DataError(f"CIFAR file '{path}' has data of shape {data.shape} ({data.dtype}), expected [M, 3072] uint8")
-    if labels.ndim != 1 or len(labels) != len(data) or not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"CIFAR file '{path}' has {labels.size} labels for {len(data)} images")
-    if len(labels) and (labels.min() < 0 or labels.max() > 9):
-        raise DataError(f"CIFAR file '{path}' has labels outside 0..9")
-    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"cannot read CIFAR file '{path}' ({e.strerror or e})") from None
+    return parse_batch(raw, str(path))
 
 
 def _class_names(folder: Path) -> list[str]:
-    meta = read_batch(folder / META_FILE)
-    names = meta.get("label_names")
-    if not isinstance(names, list) or len(names) != 10:
-        raise DataError(f"CIFAR file '{folder / META_FILE}' does not list 10 label_names")
-    return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names]
+    """batches.meta.txt: one class name a line (the standard names when the file is absent)."""
+    p = folder / META_FILE
+    if not p.is_file():
+        return list(CLASSES)
+    try:
+        names = [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read CIFAR file '{p}' ({e})") from None
+    if len(names) != 10:
+        raise DataError(f"CIFAR file '{p}' lists {len(names)} class names, expected 10")
+    return names
 
 
 def find_batches(root: Path) -> Path | None:
-    """The folder holding all CIFAR batch files: root/cifar-10-batches-py or root itself."""
+    """The folder holding all binary batch files: root/cifar-10-batches-bin or root itself."""
     for folder in (root / BATCH_FOLDER, root):
-        if all((folder / f).is_file() for f in [*TRAIN_BATCHES, TEST_BATCH, META_FILE]):
+        if all((folder / f).is_file() for f in [*TRAIN_BATCHES, TEST_BATCH]):
             return folder
     return None
 
 
+def missing_message(root: Path) -> str:
+    """One sentence saying where the binary batches go (and why a python-format folder is not read)."""
+    if (root / PYTHON_FOLDER).is_dir() or (root.name == PYTHON_FOLDER and root.is_dir()):
+        return (f"'{root}' holds CIFAR-10's python version, which is pickles that osig never unpickles: get the "
+                f"binary version ({URL}) and unpack it so that '{root / BATCH_FOLDER}' exists")
+    return (f"CIFAR-10 not found and could not be downloaded: put the folder '{BATCH_FOLDER}' (from {URL}) "
+            f"at '{root / BATCH_FOLDER}', or pass --data-dir DIR containing it")
+
+
 def _download(root: Path) -> None:
-    """Fetch and unpack the official archive into root (torchvision's checked downloader)."""
+    """Fetch and unpack the official binary archive into root (torchvision's checked downloader)."""
     from torchvision.datasets.utils import download_and_extract_archive
 
     root.mkdir(parents=True, exist_ok=True)
@@ -100,7 +90,7 @@ def _download(root: Path) -> None:
 
 
 def load_cifar10(root: Path, download: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """(x_train uint8 [50000,3,32,32], y_train, x_test, y_test, class names); DataError if unavailable."""
+    """(x_train uint8 [M,3,32,32], y_train, x_test, y_test, class names); DataError if unavailable."""
     root = root.expanduser()
     folder = find_batches(root)
     if folder is None and download:
@@ -110,14 +100,11 @@ def load_cifar10(root: Path, download: bool = True) -> tuple[np.ndarray, np.ndar
             pass
         folder = find_batches(root)
     if folder is None:
-        raise DataError(
-            f"CIFAR-10 not found and could not be downloaded: put the folder '{BATCH_FOLDER}' "
-            f"(from {URL}) at '{root / BATCH_FOLDER}', or pass --data-dir DIR containing it"
-        )
-    parts = [_images_and_labels(folder / f) for f in TRAIN_BATCHES]
+        raise DataError(missing_message(root))
+    parts = [read_batch(folder / f) for f in TRAIN_BATCHES]
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
-    x_test, y_test = _images_and_labels(folder / TEST_BATCH)
+    x_test, y_test = read_batch(folder / TEST_BATCH)
     return x_train, y_train, x_test, y_test, _class_names(folder)
 
 
