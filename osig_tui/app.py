@@ -19,6 +19,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from osig_tui.terminal_caps import TerminalCaps
 from osig_tui.widgets.images import ThumbCache
 from osig_tui.widgets.members import warm_thumbs
 from osig_tui.store_poller import GroupDetail, PollResult, Progress, StepView, StorePoller, run_poll_loop
@@ -47,22 +48,25 @@ class WatchApp(App[str | None]):
         Binding("p", "pause", "Pause/resume"),
         Binding("c", "checkpoint", "Checkpoint"),
         Binding("s", "stop", "Stop"),
-        Binding("left_square_bracket", "step(-1)", "Back", key_display="["),
-        Binding("right_square_bracket", "step(1)", "Fwd", key_display="]"),
-        Binding("left_curly_bracket", "step(-10)", "Back 10 steps", key_display="{", show=False),
-        Binding("right_curly_bracket", "step(10)", "Forward 10 steps", key_display="}", show=False),
+        Binding("left_square_bracket", "step(-1)", "Prev step", key_display="["),
+        Binding("right_square_bracket", "step(1)", "Next step", key_display="]"),
+        Binding("left_curly_bracket", "step(-10)", "Prev 10 steps", key_display="{", show=False),
+        Binding("right_curly_bracket", "step(10)", "Next 10 steps", key_display="}", show=False),
         Binding("g", "latest", "Latest step", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit_watch", "Quit"),
         Binding("ctrl+c", "quit_watch", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, run_dir: str | Path, *, image_mode: str = "halfcell", poll_interval: float = 0.25):
-        """Opens the run now, so a directory that is not a run fails before the screen changes."""
+    def __init__(self, run_dir: str | Path, *, image_mode: str = "halfcell", poll_interval: float = 0.25,
+                 terminal: TerminalCaps | None = None):
+        """Opens the run now, so a directory that is not a run fails before the screen changes.
+        `terminal`: what the terminal answered before the app started (default: 24-bit colour)."""
         super().__init__()
         self.poller = StorePoller(run_dir)
         self.info = self.poller.info
         self.image_mode = image_mode
+        self.terminal = terminal if terminal is not None else TerminalCaps(colors="truecolor")
         self.poll_interval = poll_interval
         self.progress: Progress | None = None
         self.view: StepView | None = None
@@ -73,7 +77,8 @@ class WatchApp(App[str | None]):
         self._seen_events = False
         self._groups: dict[tuple[int, int], GroupDetail] = {}  # (pair id, step) -> detail, newest last
         self._groups_lock = Lock()
-        self.thumbs = ThumbCache(size=1024)  # half-block pictures by sample id, shared by every screen
+        # half-block pictures by sample id, shared by every screen, in the colours the terminal draws
+        self.thumbs = ThumbCache(size=1024, colors=self.terminal.colors)
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -81,6 +86,11 @@ class WatchApp(App[str | None]):
         self.push_screen(DashboardScreen())
         self._poll()
         self.call_after_refresh(self._settle_garbage_collector)
+
+    def on_resize(self, event) -> None:
+        """Size classes for the stylesheet (WatchApp.-short ...): screens lay out for 80×24 with them."""
+        self.set_class(event.size.height < 30, "-short")
+        self.set_class(event.size.width < 100, "-narrow")
 
     def _settle_garbage_collector(self) -> None:
         """Move everything alive after start-up (Textual, store views, numpy) out of the collector's
@@ -148,7 +158,10 @@ class WatchApp(App[str | None]):
     def on_store_updated(self, message: StoreUpdated) -> None:
         r = message.result
         if r.progress is not None:
+            was_live = self.live
             self.progress = r.progress
+            if self.live != was_live:
+                self.refresh_bindings()  # p, c and s come and go with the engine
             if self._seen_events:
                 for e in r.progress.events:
                     severity = NOTIFY_EVENTS.get(e.get("kind"))
@@ -179,6 +192,12 @@ class WatchApp(App[str | None]):
         return "starting" if self.progress is None else self.progress.status
 
     # ------------------------------------------------------------------ controls
+    def check_action(self, action: str, parameters) -> bool | None:
+        """Pause, checkpoint and stop exist (in the footer too) only while an engine runs."""
+        if action in ("pause", "checkpoint", "stop"):
+            return self.live
+        return True
+
     def _send(self, command: str, note: str) -> None:
         try:
             self.poller.send(command)

@@ -74,12 +74,25 @@ def _start(flags: dict[str, Any], config: Path | None, run_dir: Path | None, res
     return target
 
 
+def _ask_terminal():
+    """Ask the terminal what it draws before Textual is imported, and tell Textual the colour depth
+    found (TEXTUAL_COLOR_SYSTEM, unless the user set it): over SSH, TERM=xterm without COLORTERM
+    would otherwise make Textual draw everything in 16 colours."""
+    import os
+    import sys
+    from osig_tui.terminal_caps import probe_terminal
+    caps = probe_terminal()
+    if caps.colors != "standard" and "TEXTUAL_COLOR_SYSTEM" not in os.environ and "textual" not in sys.modules:
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = caps.colors
+    return caps
+
+
 def watch_impl(run: Optional[Path] = None, images: str = "auto", root: Path = Path("runs"),
                config: Optional[Path] = None, run_dir: Optional[Path] = None, resume: Optional[Path] = None,
                force: bool = False, quiet: bool = False, **flags) -> None:
     from osig_core.store.layout import RunStoreError
     from osig_tui import lifecycle as LC
-    from osig_tui.widgets.images import IMAGE_MODES, resolve_image_mode
+    from osig_tui.terminal_caps import IMAGE_MODES
 
     if images not in IMAGE_MODES:
         C.error(f"--images must be one of {', '.join(IMAGE_MODES)}, got '{images}'")
@@ -93,10 +106,12 @@ def watch_impl(run: Optional[Path] = None, images: str = "auto", root: Path = Pa
         target = _start(given, config, run_dir, resume, force, root)
     else:
         target = run if run is not None else LC.latest_run(root)
-    mode = resolve_image_mode(images)
+    caps = _ask_terminal()
+    from osig_tui.widgets.images import resolve_image_mode
+    mode = resolve_image_mode(images, caps)
     from osig_tui.app import WatchApp
     try:
-        app = WatchApp(target, image_mode=mode)
+        app = WatchApp(target, image_mode=mode, terminal=caps)
     except RunStoreError as e:
         C.error(str(e))
         raise typer.Exit(2)

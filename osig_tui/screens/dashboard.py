@@ -1,26 +1,52 @@
 """The dashboard: header, loss and sharpness charts, the opposing pairs, the share of rising losses,
-curvature by layer and the viewed step's outliers. Enter opens a pair; / filters pairs by class."""
+curvature by layer and the viewed step's outliers. Enter opens a pair; / filters pairs by class.
+
+On a small terminal (under 100×30, e.g. 80×24) the charts stay and the panels below them take turns
+in the space left, full width, so nothing is cut: `v` shows the next one (pairs → outliers →
+curvature), named in the footer and on the tab line above them."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from osig_tui.widgets.charts import LossChart, SharpnessChart
+from osig_tui.widgets.footer import OsigFooter
 from osig_tui.widgets.header import RunHeader
+from osig_tui.widgets.outlier_cards import OutlierCards
 from osig_tui.widgets.outliers import OutlierStrip
 from osig_tui.widgets.pairs import PairsTable
 from osig_tui.widgets.panels import FracUpPanel, LayerBars
+
+
+PANELS = ("pairs", "outliers", "curvature")  # what takes turns below the charts on a small terminal
+COMPACT_BELOW = (100, 30)  # a terminal narrower or shorter than this (columns, rows) is small
+
+
+def panel_tabs(current: str) -> Text:
+    t = Text()
+    for name in PANELS:
+        t.append(f" {name} ", style="bold reverse" if name == current else "dim")
+        t.append(" ")
+    t.append("v: next panel", style="dim italic")
+    return t
 
 
 class DashboardScreen(Screen):
     BINDINGS = [
         Binding("enter", "open_pair", "Open pair"),
         Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("v", "next_panel", "Next panel"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panel = PANELS[0]
+        self.compact = False
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
@@ -28,6 +54,7 @@ class DashboardScreen(Screen):
             with Horizontal(id="charts"):
                 yield LossChart(id="loss-chart", classes="panel")
                 yield SharpnessChart(id="sharpness-chart", classes="panel")
+            yield Static("", id="panel-tabs")
             with Horizontal(id="middle"):
                 with Vertical(id="pairs-box", classes="panel"):
                     yield PairsTable(id="pairs")
@@ -36,8 +63,9 @@ class DashboardScreen(Screen):
                 with Vertical(id="side"):
                     yield FracUpPanel(id="frac-up", classes="panel")
                     yield LayerBars(id="layers", classes="panel")
-            yield OutlierStrip(self.app.image_mode, id="outliers", classes="panel")
-        yield Footer()
+            graphics = self.app.image_mode in ("sixel", "kitty")
+            yield (OutlierCards if graphics else OutlierStrip)(self.app.image_mode, id="outliers", classes="panel")
+        yield OsigFooter()
 
     def on_mount(self) -> None:
         titles = {"#loss-chart": "train loss", "#sharpness-chart": "sharpness",
@@ -54,9 +82,30 @@ class DashboardScreen(Screen):
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
-        """Small terminals get shorter charts and a narrower side column; the rest scrolls."""
+        """Small terminals show one panel at a time below the charts (see the module's docstring)."""
+        compact = width < COMPACT_BELOW[0] or height < COMPACT_BELOW[1]
         self.set_class(height < 32, "-short")
-        self.set_class(width < 100, "-narrow")
+        self.set_class(compact, "-compact")
+        if compact != self.compact:
+            self.compact = compact
+            self._show_panel()
+            self.refresh_bindings()
+
+    def _show_panel(self) -> None:
+        for name in PANELS:
+            self.set_class(self.compact and self.panel == name, f"-show-{name}")
+        self.query_one("#panel-tabs", Static).update(panel_tabs(self.panel) if self.compact else "")
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "next_panel":
+            return self.compact  # the key (and its footer entry) exists only when panels take turns
+        return True
+
+    def action_next_panel(self) -> None:
+        self.panel = PANELS[(PANELS.index(self.panel) + 1) % len(PANELS)]
+        self._show_panel()
+        if self.panel == "pairs":
+            self.query_one(PairsTable).focus(scroll_visible=False)
 
     # ------------------------------------------------------------------ data
     def apply_update(self, progress_changed: bool, view_changed: bool) -> None:
@@ -76,7 +125,7 @@ class DashboardScreen(Screen):
             self.query_one(PairsTable).show(view.pairs)
             self._pairs_note()
             self.query_one(LayerBars).show(view.layers, view.layers_step, info)
-            self.query_one(OutlierStrip).show(view, info)
+            self.query_one("#outliers").show(view, info)
 
     def _pairs_note(self) -> None:
         table = self.query_one(PairsTable)
@@ -93,7 +142,6 @@ class DashboardScreen(Screen):
             text = f"no opposing pairs at step {self.app.view.step}"
         else:
             text = "no steps recorded yet"
-        from rich.text import Text
         note.update(Text(text, style="italic"))
         note.display = True
 
@@ -123,6 +171,9 @@ class DashboardScreen(Screen):
             app.prefetch_group(int(event.row_key.value), view.step)
 
     def action_filter(self) -> None:
+        if self.compact and self.panel != "pairs":
+            self.panel = "pairs"
+            self._show_panel()
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()

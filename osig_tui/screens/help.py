@@ -1,4 +1,4 @@
-"""`?`: every key binding of the monitor, grouped by where it works."""
+"""`?`: every key binding of the monitor, grouped by where it works, and how pictures are drawn."""
 from __future__ import annotations
 
 from rich.table import Table
@@ -19,26 +19,55 @@ def _key(b: Binding) -> str:
     return b.key_display or {"enter": "Enter", "escape": "Esc", "backspace": "Backspace"}.get(b.key, b.key)
 
 
+def _section(title: str, bindings) -> list[tuple]:
+    rows: list[tuple] = [(Text(title, style="bold underline"), "")]
+    seen = set()
+    for b in bindings:
+        if b.action in seen or b.key == "ctrl+c":
+            continue
+        seen.add(b.action)
+        keys = [_key(x) for x in bindings if x.action == b.action and x.key != "ctrl+c"]
+        rows.append((" ".join(keys), b.description))
+    rows += EXTRA.get(title, [])
+    return rows
+
+
 def bindings_table() -> Table:
+    """Two columns of sections (keys everywhere | the dashboard's and the group screen's), so the
+    whole list fits an 80×24 terminal."""
     from osig_tui.app import WatchApp
     from osig_tui.screens.dashboard import DashboardScreen
     from osig_tui.screens.group import GroupScreen
-    t = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
-    t.add_column(style="bold cyan", no_wrap=True)
-    t.add_column()
-    for title, bindings in (("Everywhere", WatchApp.BINDINGS), ("Dashboard", DashboardScreen.BINDINGS),
-                            ("Group screen", GroupScreen.BINDINGS)):
-        t.add_row(Text(title, style="bold underline"), "")
-        seen = set()
-        for b in bindings:
-            if b.action in seen or b.key == "ctrl+c":
-                continue
-            seen.add(b.action)
-            keys = [_key(x) for x in bindings if x.action == b.action and x.key != "ctrl+c"]
-            t.add_row(" ".join(keys), b.description)
-        for keys, what in EXTRA.get(title, []):
-            t.add_row(keys, what)
-        t.add_row("", "")
+    left = _section("Everywhere", WatchApp.BINDINGS)
+    right = _section("Dashboard", DashboardScreen.BINDINGS) + [("", "")] + _section("Group screen", GroupScreen.BINDINGS)
+    t = Table(show_header=False, box=None, padding=(0, 1, 0, 0))
+    for _ in range(2):
+        t.add_column(style="bold cyan", no_wrap=True)
+        t.add_column()
+    for k in range(max(len(left), len(right))):
+        a = left[k] if k < len(left) else ("", "")
+        b = right[k] if k < len(right) else ("", "")
+        t.add_row(a[0], a[1], b[0], b[1])
+    return t
+
+
+PROTOCOLS = {"sixel": "sixel graphics", "kitty": "kitty graphics", "halfcell": "coloured half-blocks",
+             "none": "none (text only)"}
+COLOURS = {"truecolor": "24-bit colour", "256": "256 colours (xterm palette)", "standard": "16 colours"}
+
+
+def pictures_line(image_mode: str, terminal) -> Text:
+    """Which image protocol is in use and why: what the terminal answered, or --images."""
+    t = Text()
+    t.append("pictures: ", style="bold")
+    t.append(PROTOCOLS.get(image_mode, image_mode))
+    if image_mode == "halfcell":
+        t.append(f", {COLOURS.get(terminal.colors, terminal.colors)}")
+    if terminal.answered:
+        found = [n for n, ok in (("sixel", terminal.sixel), ("kitty", terminal.kitty),
+                                 ("24-bit", terminal.how == "asked")) if ok]
+        t.append(f" (terminal answered: {', '.join(found) or 'no graphics'})", style="dim")
+    t.append(" · --images overrides", style="dim")
     return t
 
 
@@ -49,10 +78,11 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static(Text("osig watch — keys", style="bold"))
+            yield Static(pictures_line(self.app.image_mode, self.app.terminal), id="help-pictures")
             yield Static(bindings_table())
             yield Static(Text("[ ] and { } step through history while the run is paused or finished; "
                               "the dashboard then shows that step's pairs, outliers and values. "
-                              "Esc or ? closes this.", style="dim"))
+                              "Esc or ? closes this.", style="dim"), id="help-note")
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

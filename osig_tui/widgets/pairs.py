@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from osig_tui.console import safe
-from osig_tui.store_views import PairRow, hist_text
+from osig_tui.store_views import PairRow
 from osig_tui.widgets.spark import SIDE_STYLES, fmt, paired_sparklines
 
 SPARK_WIDTH = 16
@@ -18,16 +18,36 @@ COLUMNS = (("pair", "id"), ("score", "score"), ("period", "period"), ("loss A / 
            ("side: samples, classes", "classes"))
 
 
-def pair_cells(p: PairRow) -> tuple:
-    """Two lines per pair: side A (orange) above side B (blue)."""
+FIXED_WIDTH = 42  # cells the other columns take (their widths, padding, the scrollbar)
+
+
+def classes_text(hist: tuple[tuple[str, int], ...], width: int, limit: int = 3) -> str:
+    """'name count, name count, +N': whole class names only, as many as fit `width` (at least one),
+    so a narrow terminal lists fewer classes rather than cutting one."""
+    parts: list[str] = []
+    for k, (name, count) in enumerate(hist[:limit]):
+        part = f"{name} {count}"
+        rest = len(hist) - k - 1
+        tail = f", +{rest}" if rest else ""
+        if parts and len(", ".join(parts + [part])) + len(tail) > width:
+            break
+        parts.append(part)
+    if len(hist) > len(parts):
+        parts.append(f"+{len(hist) - len(parts)}")
+    return ", ".join(parts)
+
+
+def pair_cells(p: PairRow, width: int = 80) -> tuple:
+    """Two lines per pair: side A (orange) above side B (blue); the classes fit `width` cells."""
     a, b = paired_sparklines(p.spark[0], p.spark[1], SPARK_WIDTH)
     period = "–" if p.period is None else f"{p.period:.3g}"
     classes = Text()
     for k in (0, 1):
         if k:
             classes.append("\n")
-        classes.append(f"{'AB'[k]} {p.sizes[k]:>3}: ", style=SIDE_STYLES[k])
-        classes.append_text(safe(hist_text(p.classes[k])))
+        head = f"{'AB'[k]} {p.sizes[k]:>3}: "
+        classes.append(head, style=SIDE_STYLES[k])
+        classes.append_text(safe(classes_text(p.classes[k], width - len(head))))
     return (Text(f"#{p.id}", style="bold"), Text(fmt(p.score, 2), justify="right"), Text(period, justify="right"),
             a + Text("\n") + b, classes)
 
@@ -60,7 +80,8 @@ class PairsTable(DataTable):
             self.query_text = query
         rows = [p for p in self.pairs if p.matches(self.query_text)]
         ids = [p.id for p in rows]
-        cells = {p.id: pair_cells(p) for p in rows}
+        width = max(24, (self.size.width or 120) - FIXED_WIDTH)
+        cells = {p.id: pair_cells(p, width) for p in rows}
         if ids == self.shown_ids:  # same rows: touch only the cells that changed
             for pid in ids:
                 old = self._cells.get(pid)
@@ -76,6 +97,10 @@ class PairsTable(DataTable):
         self.shown_ids, self._cells = ids, cells
         if current in ids:
             self.move_cursor(row=ids.index(current), animate=False)
+
+    def on_resize(self, event) -> None:
+        if self.pairs:
+            self.show()  # the classes column lists as many whole names as the new width holds
 
     def current_pair(self) -> int | None:
         if not self.shown_ids or self.cursor_row is None or not 0 <= self.cursor_row < len(self.shown_ids):
