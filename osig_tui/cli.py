@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand
 
 from osig_tui import console as C
 from osig_tui.config_flags import RUN_PARAMETERS, build_config, with_config_flags
+from osig_tui.help_format import FastHelpCommand, FastHelpGroup
 
 app = typer.Typer(
     name="osig",
@@ -18,6 +20,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     no_args_is_help=True,
+    cls=FastHelpGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -108,19 +111,28 @@ def _register_optional_commands() -> None:
                 continue
             raise
         m.register(app)
+    for info in app.registered_commands:  # every command's --help: the light renderer (osig_tui.help_format)
+        if info.cls in (None, TyperCommand):
+            info.cls = FastHelpCommand
 
 
 _register_optional_commands()
 
 
+def _KnownErrors() -> tuple[type[Exception], ...]:  # noqa: N802 - used as an except clause
+    """The errors that are one sentence for the user. DataError is included only once its module is
+    loaded (it imports torch, and a command that never loaded it cannot raise it), so `--help` stays light."""
+    from osig_core.config import ConfigError
+    from osig_core.store.layout import RunStoreError
+    data = sys.modules.get("osig_core.data.base")
+    return (ConfigError, RunStoreError) + ((data.DataError,) if data is not None else ())
+
+
 def main() -> None:
     """Entry point: known errors become one sentence on stderr and exit code 2."""
-    from osig_core.config import ConfigError
-    from osig_core.data.base import DataError
-    from osig_core.store.layout import RunStoreError
     try:
         app()
-    except (ConfigError, DataError, RunStoreError) as e:
+    except _KnownErrors() as e:
         C.error(str(e))
         sys.exit(2)
     except KeyboardInterrupt:

@@ -5,14 +5,12 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from osig_tui import console as C
-from osig_tui.halfblock import halfblock_text
 
 
 THUMB_COLS = 8
@@ -64,6 +62,10 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
         C.info(f"no opposing pairs {'in this run' if all_ else f'at step {last if step is None else step}'}")
         return
     images = r.images() if thumbs > 0 and C.out.color_system is not None and C.out.is_terminal else None
+    if images is not None:
+        import numpy as np  # here, not at the top: `osig --help` loads this module and needs no numpy
+
+        from osig_tui.halfblock import halfblock_text
     texts, xs = r.texts(), r.sample_x()
     t = Table("pair", "score", "period", "steps", "side A", "side B", title=C.safe(f"opposing pairs — {r.run_id}"))
     for p in pairs:

@@ -7,6 +7,7 @@ new flag automatically (with a help line here).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import types
 import typing
@@ -66,8 +67,14 @@ FLAG_HELP: dict[str, tuple[str, str]] = {
 _FLAG_NAMES = {"probes": "--probe"}
 
 
+@functools.cache
+def _config_hints() -> dict[str, Any]:
+    """RunConfig's evaluated annotations, once: evaluating them per field cost most of `osig --help`."""
+    return typing.get_type_hints(RunConfig)
+
+
 def _annotation(field: dataclasses.Field) -> Any:
-    hint = typing.get_type_hints(RunConfig)[field.name]
+    hint = _config_hints()[field.name]
     is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
     t = next(a for a in typing.get_args(hint) if a is not type(None)) if is_union else hint
     if typing.get_origin(t) is list:
