@@ -65,6 +65,7 @@ class RunConfig:
     probe_every: int = 10
     preset: str | None = None
     nproc: int = 1
+    opt_args: str | None = None  # JSON object of extra optimizer arguments (torch:NAME and plugin optimizers)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -86,17 +87,20 @@ class RunConfig:
     # ------------------------------------------------------------------ validation
     def validate(self) -> "RunConfig":
         """Check every field; raise ConfigError with one sentence on the first problem."""
-        from osig_core.registry import DATASETS, MODELS, OPTIMIZERS, dataset_base_name
+        from osig_core.catalog import names
+        from osig_core.plugins import dataset_builder, model_builder, opt_args, optimizer_spec
 
         def bad(msg: str) -> None:
             raise ConfigError(msg)
 
-        if self.model not in MODELS:
-            bad(f"unknown model '{self.model}'; choose one of: {', '.join(sorted(MODELS))}")
-        if dataset_base_name(self.data) not in DATASETS:
-            bad(f"unknown dataset '{self.data}'; choose one of: {', '.join(sorted(DATASETS))} (npz:PATH and text:PATH take a file)")
-        if self.optim not in OPTIMIZERS:
-            bad(f"unknown optimizer '{self.optim}'; choose one of: {', '.join(sorted(OPTIMIZERS))}")
+        if model_builder(self.model) is None:  # built-in, an osig.models entry point, or pkg.module:factory
+            bad(f"unknown model '{self.model}'; choose one of: {', '.join(names('models'))} (or pkg.module:factory)")
+        if dataset_builder(self.data) is None:
+            bad(f"unknown dataset '{self.data}'; choose one of: {', '.join(names('datasets'))} "
+                "(npz:PATH and text:PATH take a file; pkg.module:factory builds your own)")
+        if optimizer_spec(self.optim) is None:
+            bad(f"unknown optimizer '{self.optim}'; choose one of: {', '.join(names('optimizers'))} (or torch:NAME)")
+        opt_args(self)
         for name in sorted(_FLOAT_FIELDS):  # inf/nan would only surface later as a diverged or broken run
             if getattr(self, name) is not None and not math.isfinite(getattr(self, name)):
                 bad(f"--{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
@@ -206,6 +210,8 @@ def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong("an integer")
         return value
+    if name == "opt_args" and isinstance(value, dict):  # a TOML table
+        return json.dumps(value, sort_keys=True)
     if name == "probes":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise wrong("a list of strings")

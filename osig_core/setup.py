@@ -25,7 +25,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_data(cfg: RunConfig) -> Dataset:
-    return DATASETS[dataset_base_name(cfg.data)](cfg, dataset_arg(cfg.data))
+    from osig_core.plugins import dataset_builder
+    builder = dataset_builder(cfg.data) or DATASETS[dataset_base_name(cfg.data)]
+    return builder(cfg, dataset_arg(cfg.data))
 
 
 def loss_name(cfg: RunConfig, data: Dataset) -> str:
@@ -41,7 +43,8 @@ def build_model(cfg: RunConfig, data: Dataset) -> torch.nn.Module:
         raise ConfigError(f"text data needs --model gpt, not {cfg.model}")
     if cfg.model == "linear2" and "d1" not in data.meta:
         raise ConfigError("the linear2 model needs --data toy-linear")
-    model = MODELS[cfg.model](data, cfg.resolved_width("cpu"))
+    from osig_core.plugins import model_builder
+    model = (model_builder(cfg.model) or MODELS[cfg.model])(data, cfg.resolved_width("cpu"))
     if cfg.head_scale != 1.0:
         # every model's output layer is `model.head`; a smaller start lowers the initial sharpness, so
         # that GD at a given lr starts below 2/eta and sharpens progressively towards it
@@ -51,7 +54,9 @@ def build_model(cfg: RunConfig, data: Dataset) -> torch.nn.Module:
 
 
 def build_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    return OPTIMIZERS[cfg.optim].build([p for p in model.parameters() if p.requires_grad], cfg)
+    from osig_core.plugins import optimizer_spec
+    spec = optimizer_spec(cfg.optim) or OPTIMIZERS[cfg.optim]
+    return spec.build([p for p in model.parameters() if p.requires_grad], cfg)
 
 
 def data_to(data: Dataset, device: torch.device) -> Dataset:

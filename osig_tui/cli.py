@@ -103,7 +103,8 @@ def export_command(run: Path = typer.Argument(..., help="Run directory."),
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (groups, watch, presets...)."""
     import importlib
-    for mod in ("osig_tui.commands_groups", "osig_tui.commands_watch", "osig_tui.commands_presets"):
+    for mod in ("osig_tui.commands_groups", "osig_tui.commands_watch", "osig_tui.commands_presets",
+                "osig_tui.commands_list"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -20,14 +20,15 @@ from osig_core.config import RunConfig
 
 # field -> (help, panel)
 FLAG_HELP: dict[str, tuple[str, str]] = {
-    "model": ("Model: mlp, cnn, vgg11, vgg11-bn, resnet18, vit, gpt, linear2.", "What to train"),
+    "model": ("Model: mlp, cnn, vgg11, vgg11-bn, resnet18, vit, gpt, linear2, an installed plugin (osig list) or pkg.module:factory.", "What to train"),
     "head_scale": ("Multiply the output layer's initial weights by this (< 1 starts with lower sharpness, below 2/eta).", "What to train"),
     "width": ("Scale every hidden size (0.02 gives a few units per layer; default: 1 on a GPU, a per-model size that keeps CPU runs live).", "What to train"),
-    "data": ("Dataset: synthetic, cifar10, fashion-mnist, chebyshev, toy-linear, text, npz:PATH, text:PATH.", "What to train"),
+    "data": ("Dataset: synthetic, cifar10, fashion-mnist, chebyshev, toy-linear, text, npz:PATH, text:PATH, an installed plugin (osig list) or pkg.module:factory.", "What to train"),
     "data_dir": ("Where cifar10 / fashion-mnist files live (downloaded there when online).", "What to train"),
     "n": ("Training samples (deterministic class-balanced subset).", "What to train"),
     "n_test": ("Held-out test samples, where the source has a test split.", "What to train"),
-    "optim": ("Optimizer: gd (full batch), sgd, adam, signsgd, splitsgd.", "How to train"),
+    "optim": ("Optimizer: gd (full batch), sgd, adam, signsgd, splitsgd, torch:NAME (any torch.optim optimizer, e.g. torch:AdamW) or an installed plugin (osig list).", "How to train"),
+    "opt_args": ("Extra optimizer arguments as a JSON object, e.g. '{\"weight_decay\": 0.1}' (torch:NAME and plugin optimizers).", "How to train"),
     "lr": ("Learning rate eta (SplitSGD: the SGD step eta1).", "How to train"),
     "steps": ("Total optimizer steps.", "How to train"),
     "batch_size": ("Minibatch size (0 = full batch; default 128, gd is always full batch).", "How to train"),
@@ -82,10 +83,25 @@ def _annotation(field: dataclasses.Field) -> Any:
     return Optional[t]
 
 
+_PLUGIN_KINDS = {"model": "models", "data": "datasets", "optim": "optimizers"}
+
+
+def _plugin_note(field: str) -> str:
+    """' Installed plugins: a, b.' for --model/--data/--optim, looked up only when help is shown
+    (reading every installed package's entry points would slow each command's start)."""
+    import sys
+    if field not in _PLUGIN_KINDS or not {"-h", "--help"} & set(sys.argv[1:]):
+        return ""
+    from osig_core.catalog import plugins
+    found = [e.name for e in plugins(_PLUGIN_KINDS[field])]
+    return f" Installed plugins: {', '.join(found)}." if found else ""
+
+
 def config_parameters() -> list[inspect.Parameter]:
     params = []
     for f in dataclasses.fields(RunConfig):
         help_text, panel = FLAG_HELP.get(f.name, ("", "Other"))
+        help_text += _plugin_note(f.name)
         flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
         decls = [flag, f"--no-{f.name.replace('_', '-')}"] if f.type in ("bool", bool) else [flag]
         if f.type in ("bool", bool):
