@@ -202,10 +202,10 @@ class Engine:
         self.optimizer.zero_grad(set_to_none=True)
         record = self.recorder.due(t)
         if cfg.full_batch:
-            res = self.grads.full_batch()
+            res = self.grads.full_batch().to_host()  # the step's one device->host copy (losses, preds, correct)
             train_loss, train_acc = res.mean_loss, res.accuracy
         else:
-            res = self.recorder.evaluate_tracked(self.model, self.data, self.loss) if record else None
+            res = self.recorder.evaluate_tracked(self.model, self.data, self.loss).to_host() if record else None
             idx = self._next_batch()
             train_loss = self.grads.minibatch(idx)
             train_acc = res.accuracy if res is not None else math.nan
@@ -233,7 +233,7 @@ class Engine:
         if cfg.eval_every and t % cfg.eval_every == 0 and self.data.x_test is not None:
             ev = evaluate(self.model, self.data.x_test, self.data.y_test, loss=self.loss,
                           label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
-                          precision=cfg.precision, eval_mode=True)
+                          precision=cfg.precision, eval_mode=True).to_host()
             scalars.update(test_loss=ev.mean_loss, test_acc=ev.accuracy)
         self.optimizer.step()
         if hasattr(self.optimizer, "stats"):

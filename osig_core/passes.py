@@ -23,6 +23,22 @@ class PassResult:
     def accuracy(self) -> float:
         return float(self.correct.float().mean())
 
+    def to_host(self) -> "PassResult":
+        """The rows on the CPU through ONE device->host copy (a GPU step then syncs once, not once per
+        row and scalar); mean_loss/accuracy of the result read host memory. On the CPU: self."""
+        if self.losses.device.type == "cpu":
+            return self
+        return self.packed_copy(torch.device("cpu"))
+
+    def packed_copy(self, device: torch.device) -> "PassResult":
+        """Losses, predictions and correct flags concatenated as float64 (exact for all three; float32
+        on MPS, which has no float64), copied together, split and cast back to their dtypes on `device`."""
+        parts = (self.losses, self.preds, self.correct)
+        wide = torch.float32 if self.losses.device.type == "mps" else torch.float64
+        flat = torch.cat([t.reshape(-1).to(wide) for t in parts]).to(device)
+        out = [piece.view(t.shape).to(t.dtype) for piece, t in zip(flat.split([t.numel() for t in parts]), parts)]
+        return PassResult(*out)
+
 
 def _autocast(device: torch.device, precision: str):
     if precision == "bf16":

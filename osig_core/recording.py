@@ -43,6 +43,7 @@ class LossRecorder:
             self.tracked = balanced_subset(strat, cfg.track, cfg.seed + 7)
         self.prev: np.ndarray | None = None
         self.prev_preds: np.ndarray | None = None
+        self._tracked_index: torch.Tensor | None = None  # self.tracked on the data's device, copied there once
         self.detector = None
         if cfg.groups:
             from osig_core.instruments.groups import GroupDetector
@@ -56,8 +57,9 @@ class LossRecorder:
     def evaluate_tracked(self, model: torch.nn.Module, data: Dataset, loss: str) -> PassResult:
         x, y = data.x, data.y
         if self.tracked is not None:
-            idx = torch.as_tensor(self.tracked, device=x.device)
-            x, y = x[idx], y[idx]
+            if self._tracked_index is None or self._tracked_index.device != x.device:
+                self._tracked_index = torch.as_tensor(self.tracked, device=x.device)
+            x, y = x[self._tracked_index], y[self._tracked_index]
         return evaluate(model, x, y, loss=loss, label_smoothing=self.cfg.label_smoothing,
                         chunk_size=self.cfg.chunk_size, precision=self.cfg.precision)
 
