@@ -51,11 +51,15 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
         C.error(f"--step {step} is out of range: the run has steps 0 to {last}")
         raise typer.Exit(2)
     pairs = r.pairs_all() if all_ else r.pairs_at(last if step is None else step)
+    summaries = _summaries(r, pairs, None if all_ else (last if step is None else step))
     if as_json:
         keep = ("id", "score", "first_step", "last_step", "period")
         doc = {"pairs": [{**{k: p.get(k) for k in keep},
-                          "sides": [{"members": s["members"], "classes": s["classes"]} for s in p["sides"]]}
-                         for p in pairs]}
+                          "sides": [{"members": s["members"], "classes": s["classes"],
+                                     **({} if summ is None else _side_json(summ.sides[k]))}
+                                    for k, s in enumerate(p["sides"])],
+                          **({} if summ is None else {"mean_image_diff_max": round(summ.diff_max, 4)})}
+                         for p, summ in zip(pairs, summaries)]}
         typer.echo(json.dumps(doc))
         return
     if not pairs:
@@ -67,22 +71,65 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
 
         from osig_tui.halfblock import halfblock_text
     texts, xs = r.texts(), r.sample_x()
+    means = images is not None and any(s is not None for s in summaries)
+    if any(s is not None for s in summaries):
+        from osig_core.instruments.pair_summary import describe_side
     t = Table("pair", "score", "period", "steps", "side A", "side B", title=C.safe(f"opposing pairs — {r.run_id}"))
-    for p in pairs:
+    if means:
+        t.add_column("A − B")
+    for p, summ in zip(pairs, summaries):
         cells = []
-        for side in p["sides"][:2]:
+        for k, side in enumerate(p["sides"][:2]):
             body = _side_text(r, side, texts, xs)
+            if summ is not None:
+                for line in describe_side(summ.sides[k])[1:]:  # the classes are in the first line already
+                    body.append("\n  ")
+                    body.append_text(C.safe(line))
             if images is not None:
                 row = Table.grid(padding=(0, 1))
                 shown = side["members"][:thumbs]
-                for _ in shown:
+                pics = [halfblock_text(np.asarray(images[i]), THUMB_COLS) for i in shown]
+                if summ is not None and summ.sides[k].mean_image is not None:
+                    pics.append(Text("mean\n", style="bold") + halfblock_text(summ.sides[k].mean_image, THUMB_COLS))
+                for _ in pics:
                     row.add_column(min_width=THUMB_COLS, max_width=THUMB_COLS, no_wrap=True)
-                row.add_row(*[halfblock_text(np.asarray(images[i]), THUMB_COLS) for i in shown])
+                row.add_row(*pics)
                 cells.append(Group(body, row))
             else:
                 cells.append(body)
+        if means:
+            cells.append(_diff_cell(summ, halfblock_text))
         t.add_row(str(p["id"]), f"{p['score']:.2f}", C.fmt(p.get("period")), f"{p['first_step']}–{p['last_step']}", *cells)
     C.out.print(t)
+
+
+def _summaries(r, pairs: list[dict], step: int | None) -> list:
+    """What each pair's sides share beyond the label (image runs only; None elsewhere): predictions over
+    `step` (each pair's last step with --all) and mean images."""
+    if r.images() is None:
+        return [None] * len(pairs)
+    from osig_core.instruments.pair_summary import summarize_stored_pair
+    return [summarize_stored_pair(r, p, step if step is not None else int(p.get("last_step") or 0)) for p in pairs]
+
+
+def _side_json(s) -> dict:
+    return {"predicted": [[b, a, c] for b, a, c in s.transitions], "changed": s.changed,
+            "right_before": s.correct_before, "right_after": s.correct_after,
+            "mean_brightness": None if s.brightness is None else round(s.brightness, 4)}
+
+
+def _diff_cell(summ, halfblock_text) -> Text:
+    """The pixel-wise difference of the two sides' mean images, drawn like the members."""
+    if summ is None or summ.diff_image is None:
+        return Text("")
+    t = Text()
+    t.append("A", style="#ff8700")
+    t.append("/")
+    t.append("B", style="#00afff")
+    t.append(" brighter\n")
+    t.append_text(halfblock_text(summ.diff_image, THUMB_COLS))
+    t.append(f"\nfull = {summ.diff_max:.2f}", style="dim")
+    return t
 
 
 def eval_groups_command(run: Path = typer.Argument(..., help="Run directory (synthetic data)."),

@@ -103,3 +103,28 @@ def test_pair_screen_shows_mean_images_and_make_up_of_each_side(finished, size):
 def test_pair_screen_summary_without_pictures_is_text_only(finished):
     seen = _open_pair(finished, (100, 30), image_mode="none")
     assert seen["display"] and "▀" not in seen["text"] and "A−B: A/B brighter" in seen["text"]
+
+
+def test_osig_groups_says_what_each_side_shares(finished, cli):
+    """`osig groups --json` carries each side's predictions before → after the step and its brightness,
+    checked against the stored labels, predictions and pictures."""
+    import json
+
+    from osig_core.store.reader import RunReader
+    code, out, err = cli("groups", finished, "--json")
+    assert code == 0, err
+    pairs = json.loads(out)["pairs"]
+    r = RunReader(finished)
+    row = r.row_of(r.last_step())
+    before, after, labels, images = np.asarray(r.preds()[row - 1]), np.asarray(r.preds()[row]), r.labels(), r.images()
+    for p in pairs:
+        for side in p["sides"]:
+            ids = np.asarray(side["members"])
+            assert side["right_before"] == int((before[ids] == labels[ids]).sum())
+            assert side["right_after"] == int((after[ids] == labels[ids]).sum())
+            assert side["changed"] == int((before[ids] != after[ids]).sum())
+            assert sum(c for _, _, c in side["predicted"]) == len(ids)
+            assert side["mean_brightness"] == pytest.approx(images[ids].astype(float).mean() / 255, abs=1e-3)
+        assert 0 < p["mean_image_diff_max"] <= 1
+    code, out, _ = cli("groups", finished)  # not a terminal: words, no pictures
+    assert code == 0 and "predicted:" in out and "mean brightness" in out and "▀" not in out
