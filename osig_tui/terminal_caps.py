@@ -8,8 +8,9 @@ Environment variables do not survive SSH (COLORTERM is not forwarded, TERM is of
   a terminal that keeps 24-bit colours answers with `48;2;1;2;3` (or `48:2::1:2:3`);
 * sixel: the primary device attributes (`ESC [ c`), whose answer `ESC [ ? 62;4;... c` lists 4 for sixel.
 
-Every terminal answers the device-attributes query and answers in order, so its reply ends the
-wait; a terminal that answers nothing costs `timeout` seconds at most. The tty mode is restored
+Inside tmux or screen the kitty query is not sent (they take an APC string for a window title, and
+pass no kitty graphics through). Every terminal answers the device-attributes query and answers in
+order, so its reply ends the wait; a terminal that answers nothing costs `timeout` seconds at most. The tty mode is restored
 and any late answer discarded, so it never reaches the app as key presses. No Textual here.
 """
 from __future__ import annotations
@@ -84,8 +85,16 @@ def _answers_complete(data: bytes) -> bool:
     return _DA1.search(data) is not None
 
 
-def query_terminal(fd_in: int, fd_out: int, timeout: float = 1.0) -> bytes:
-    """Send ALL_QUERIES to the terminal on fd_out and read fd_in until the device-attributes answer
+def queries_for(env) -> str:
+    """ALL_QUERIES, less the kitty graphics query inside a multiplexer (tmux, screen)."""
+    term = env.get("TERM", "")
+    if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
+        return TRUECOLOR_QUERY + DA1_QUERY
+    return ALL_QUERIES
+
+
+def query_terminal(fd_in: int, fd_out: int, timeout: float = 1.0, queries: str = ALL_QUERIES) -> bytes:
+    """Send `queries` to the terminal on fd_out and read fd_in until the device-attributes answer
     (or `timeout` seconds). Echo and line buffering are off meanwhile; the mode is restored after."""
     import select
     import termios
@@ -101,7 +110,7 @@ def query_terminal(fd_in: int, fd_out: int, timeout: float = 1.0) -> bytes:
         termios.tcsetattr(fd_in, termios.TCSANOW, quiet)
         if sys.__stdout__ is not None:
             sys.__stdout__.flush()
-        os.write(fd_out, ALL_QUERIES.encode())
+        os.write(fd_out, queries.encode())
         end = time.monotonic() + timeout
         while not _answers_complete(data):
             left = end - time.monotonic()
@@ -129,7 +138,7 @@ def probe_terminal(timeout: float = 1.0, env=None) -> TerminalCaps:
     if not (stdin and stdout and stdin.isatty() and stdout.isatty()) or env.get("TERM", "") in ("dumb", "linux", ""):
         return TerminalCaps(colors=colors_from_env(env))
     try:
-        data = query_terminal(stdin.fileno(), stdout.fileno(), timeout)
+        data = query_terminal(stdin.fileno(), stdout.fileno(), timeout, queries_for(env))
     except (OSError, ValueError, ImportError):  # not a real tty after all, or no termios (Windows)
         return TerminalCaps(colors=colors_from_env(env))
     return parse_answers(data, env)

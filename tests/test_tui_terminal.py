@@ -43,6 +43,14 @@ def test_answers_are_read_as_the_terminal_meant_them():
     assert (silent.answered, silent.sixel, silent.colors) == (False, False, "standard")
 
 
+def test_no_kitty_query_inside_tmux_or_screen():
+    """tmux and screen take the kitty query's APC string for a window title (seen in tmux's status line)."""
+    from osig_tui.terminal_caps import KITTY_QUERY, queries_for
+    assert KITTY_QUERY in queries_for({"TERM": "xterm"})
+    for env in ({"TERM": "tmux-256color", "TMUX": "/tmp/t,1,0"}, {"TERM": "screen"}, {"TERM": "xterm", "STY": "1.pts"}):
+        assert KITTY_QUERY not in queries_for(env) and queries_for(env).endswith("\x1b[c")
+
+
 def test_environment_is_only_the_fallback():
     assert colors_from_env({"COLORTERM": "truecolor", "TERM": "xterm"}) == "truecolor"
     assert colors_from_env({"TERM": "xterm-256color"}) == "256"
@@ -162,3 +170,52 @@ def test_256_colour_half_blocks_are_written_as_xterm_colour_numbers():
         con.print(text)
         out = con.file.getvalue()
         assert "38;5;" in out and "48;5;" in out and "38;2;" not in out
+
+
+# ---------------------------------------------------------------- in the monitor
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    from fixtures.synthetic_run import write_run
+    return write_run(tmp_path_factory.mktemp("term") / "fx", n=240, steps=40)
+
+
+def _drive(run_dir, script, **kw):
+    import asyncio
+    from fixtures.tui_pilot import ready
+    from osig_tui.app import WatchApp
+    app = WatchApp(run_dir, **kw)
+
+    async def main():
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(pilot)
+            await pilot.pause()
+            await script(pilot)
+    asyncio.run(main())
+
+
+def test_dashboard_thumbnails_use_xterm_colours_in_a_256_colour_terminal(finished):
+    from osig_tui.widgets.outliers import OutlierStrip
+
+    async def script(pilot):
+        strip = pilot.app.screen.query_one(OutlierStrip)
+        cells = [seg.style for line in strip.lines() for seg in line if seg.text == "▀"]
+        assert cells and all(s.color.type == ColorType.EIGHT_BIT for s in cells)
+    _drive(finished, script, image_mode="halfcell", terminal=TerminalCaps(colors="256", answered=True))
+
+
+def test_dashboard_thumbnails_are_sixel_pictures_where_the_terminal_draws_sixel(finished):
+    from textual_image.widget import SixelImage
+    from osig_tui.widgets.outlier_cards import OutlierCards
+
+    async def script(pilot):
+        cards = pilot.app.screen.query_one("#outliers")
+        assert isinstance(cards, OutlierCards)
+        from fixtures.tui_pilot import wait_for
+        await wait_for(pilot, lambda: len(cards.query(SixelImage)) > 0, what="sixel thumbnails")
+        view = pilot.app.view
+        shown = len(cards.query(SixelImage))
+        assert shown == min(cards.per_side, len(view.up)) + min(cards.per_side, len(view.down))
+        assert f"{view.up[0].delta:+.2f}" in cards.plain() and "rose most" in cards.plain()
+    caps = TerminalCaps(sixel=True, colors="truecolor", answered=True, how="asked")
+    _drive(finished, script, image_mode="sixel", terminal=caps)

@@ -15,10 +15,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from osig_tui.store_views import GroupDetail, PairRow
 from osig_tui.widgets.charts import PairLossChart
+from osig_tui.widgets.footer import OsigFooter
 from osig_tui.widgets.header import RunHeader
 from osig_tui.widgets.members import SideView
 from osig_tui.widgets.pair_summary import PairSummaryPanel
@@ -56,7 +57,7 @@ class GroupScreen(Screen):
             with Horizontal(id="group-sides"):
                 yield SideView(0)
                 yield SideView(1)
-        yield Footer()
+        yield OsigFooter()
 
     def show_pair(self, pair_id: int, summary: PairRow | None = None) -> None:
         """Switch to another pair (before the screen is pushed); `summary` is shown until the rest is read."""

@@ -51,9 +51,9 @@ def bindings_table() -> Table:
     return t
 
 
-PROTOCOLS = {"sixel": "sixel graphics", "kitty": "kitty graphics", "halfcell": "coloured half-blocks",
+PROTOCOLS = {"sixel": "sixel graphics", "kitty": "kitty graphics", "halfcell": "half-blocks",
              "none": "none (text only)"}
-COLOURS = {"truecolor": "24-bit colour", "256": "256 colours (xterm palette)", "standard": "16 colours"}
+COLOURS = {"truecolor": "24-bit colour", "256": "256 colours", "standard": "16 colours"}
 
 
 def pictures_line(image_mode: str, terminal) -> Text:
@@ -62,12 +62,11 @@ def pictures_line(image_mode: str, terminal) -> Text:
     t.append("pictures: ", style="bold")
     t.append(PROTOCOLS.get(image_mode, image_mode))
     if image_mode == "halfcell":
-        t.append(f", {COLOURS.get(terminal.colors, terminal.colors)}")
+        t.append(f" in {COLOURS.get(terminal.colors, terminal.colors)}")
     if terminal.answered:
         found = [n for n, ok in (("sixel", terminal.sixel), ("kitty", terminal.kitty),
                                  ("24-bit", terminal.how == "asked")) if ok]
         t.append(f" (terminal answered: {', '.join(found) or 'no graphics'})", style="dim")
-    t.append(" · --images overrides", style="dim")
     return t
 
 
@@ -82,6 +81,7 @@ class HelpScreen(ModalScreen):
             yield Static(bindings_table())
             yield Static(Text("[ ] and { } step through history while the run is paused or finished; "
                               "the dashboard then shows that step's pairs, outliers and values. "
+                              "--images sixel|kitty|halfcell|none overrides how pictures are drawn. "
                               "Esc or ? closes this.", style="dim"), id="help-note")
 
     def action_dismiss(self) -> None:

@@ -98,7 +98,7 @@ class PairSummaryPanel(SegmentBox):
         rows: list[Line] = [[] for _ in range(PIC_H + 1)]
         for label, style, pic in zip(("mean A", "mean B", "A − B"), (*SIDE_STYLES, "bold"), pics):
             rows[0] += [Segment(label.ljust(PIC_W + GAP)[:PIC_W + GAP], Style.parse(style))]
-            for r, line in enumerate(halfblock_segments(pic, PIC_W, PIC_H)):
+            for r, line in enumerate(halfblock_segments(pic, PIC_W, PIC_H, self.app.thumbs.colors)):
                 rows[r + 1] += line + [Segment(" " * GAP)]
         texts = self._texts(width - block_w if beside else width)
         if not beside:
