@@ -67,10 +67,11 @@ def run_command(**kwargs) -> None:
 
 # ---------------------------------------------------------------------- ls / show / export
 @app.command("ls")
-def ls_command(root: Path = typer.Argument(Path("runs"), help="Folder holding run directories.")) -> None:
-    """List runs: id, model, optimizer, lr, steps done/total, status, last loss."""
+def ls_command(root: Path = typer.Argument(Path("runs"), help="Folder holding run directories."),
+               plain: bool = typer.Option(False, "--plain", help="One run id a line, nothing else (for scripts).")) -> None:
+    """List runs: id, model, optimizer, lr, steps done/total, status, last loss (ids are never cut)."""
     from osig_tui.listing import print_run_list
-    print_run_list(root)
+    print_run_list(root, plain=plain)
 
 
 @app.command("show")
