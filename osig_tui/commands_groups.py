@@ -16,6 +16,11 @@ from osig_tui import console as C
 THUMB_COLS = 8
 
 
+
+def _colors() -> str:
+    """24-bit pictures where the console draws them, else the nearest xterm colours (osig_tui/xterm256.py)."""
+    return "truecolor" if C.out.color_system == "truecolor" else "256"
+
 def _open(run_path: Path):
     from osig_core import open_run
     return open_run(run_path)
@@ -88,9 +93,9 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
             if images is not None:
                 row = Table.grid(padding=(0, 1))
                 shown = side["members"][:thumbs]
-                pics = [halfblock_text(np.asarray(images[i]), THUMB_COLS) for i in shown]
+                pics = [halfblock_text(np.asarray(images[i]), THUMB_COLS, _colors()) for i in shown]
                 if summ is not None and summ.sides[k].mean_image is not None:
-                    pics.append(Text("mean\n", style="bold") + halfblock_text(summ.sides[k].mean_image, THUMB_COLS))
+                    pics.append(Text("mean\n", style="bold") + halfblock_text(summ.sides[k].mean_image, THUMB_COLS, _colors()))
                 for _ in pics:
                     row.add_column(min_width=THUMB_COLS, max_width=THUMB_COLS, no_wrap=True)
                 row.add_row(*pics)
@@ -127,7 +132,7 @@ def _diff_cell(summ, halfblock_text) -> Text:
     t.append("/")
     t.append("B", style="#00afff")
     t.append(" brighter\n")
-    t.append_text(halfblock_text(summ.diff_image, THUMB_COLS))
+    t.append_text(halfblock_text(summ.diff_image, THUMB_COLS, _colors()))
     t.append(f"\nfull = {summ.diff_max:.2f}", style="dim")
     return t
 
