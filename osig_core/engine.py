@@ -28,10 +28,11 @@ from osig_core.passes import evaluate
 from osig_core.registry import OPTIMIZERS
 from osig_core.setup import build_data, build_model, build_optimizer, data_to, loss_name, resolve_device
 from osig_core.store import layout as L
-from osig_core.store.checkpoint import load_checkpoint, save_checkpoint
+from osig_core.store.checkpoint import save_checkpoint
 from osig_core.store.reader import RunReader
 from osig_core.store.writer import RunWriter
 from osig_core.recording import LossRecorder
+from osig_core.resume_check import choose_checkpoint
 
 Progress = Callable[[int, int, dict], None]
 
@@ -70,6 +71,7 @@ class Engine:
         self._stop_signal: str | None = None
         self._prev_loss = math.nan
         self._diverged: str | None = None
+        self._recorder_state: dict | None = None  # the loss recorder's part of the checkpoint resumed from
 
     # ------------------------------------------------------------------ start
     def config_doc(self) -> dict:
@@ -92,33 +94,23 @@ class Engine:
         self.writer.event(0, "start", f"run started on {self.device}")
 
     def start_resume(self) -> None:
+        """Every check first (a checkpoint that loads and fits, the database and the loss rows covering
+        every step before it, the rows the recorder reads back); only then the store is rolled back to
+        it, in one transaction. A failed check leaves the run exactly as it was."""
         self.writer.acquire_lock()
         reader = RunReader(self.dir)
-        ckpts = reader.checkpoints()
-        reader.close()
-        if not ckpts:
-            raise L.RunStoreError(f"'{self.dir}' has no checkpoint to resume from (it ended before its first "
-                                  f"checkpoint); start it again with --force")
-        skipped: list[str] = []
-        for step, path in reversed(ckpts):  # the newest checkpoint that loads and fits this run
-            try:
-                self._load_state(load_checkpoint(path), path)
-                break
-            except L.RunStoreError:
-                skipped.append(path.name)
-        else:
-            raise L.RunStoreError(f"every checkpoint in '{self.dir / L.CHECKPOINT_DIR}' is corrupt or does not fit this run")
-        self.writer.reopen(keep_through_step=self.step - 1)
-        reader = RunReader(self.dir)
         try:
-            self.recorder.restore(reader, self.step)
-            before = reader.metrics(since=self.step - 2).get("train_loss")
-            if before is not None and len(before):  # what the loss-spike trigger compares with
-                self._prev_loss = float(before[0])
+            skipped = choose_checkpoint(reader, self._load_state)
+            self.recorder.restore(reader, self.step, self._recorder_state)
+            if math.isnan(self._prev_loss) and self.step > 0:  # a checkpoint from before prev_loss was kept
+                before = reader.metrics(since=self.step - 2)
+                if len(before["step"]) and before["step"][0] == self.step - 1 and "train_loss" in before:
+                    self._prev_loss = float(before["train_loss"][0])  # what the loss-spike trigger compares with
         finally:
             reader.close()
+        self.writer.reopen(keep_through_step=self.step - 1)
         self._mark_running()
-        note = f" (skipped unreadable {', '.join(skipped)})" if skipped else ""
+        note = f" (passed over {'; '.join(skipped)})" if skipped else ""
         self.writer.event(self.step, "resume", f"resumed at step {self.step} on {self.device}{note}")
 
     def _load_state(self, state: dict, path: Path) -> None:
@@ -138,9 +130,39 @@ class Engine:
             self.shared.update(state["extra"].get("shared", {}))
             if "theta_ref" in state.get("state", {}):  # proj_top continues from the same reference weights
                 self.shared["theta_ref"] = state["state"]["theta_ref"]
+            self._load_component_states(state)
         except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise L.RunStoreError(f"checkpoint '{path}' does not fit this run ({first[:200]})") from None
+
+    def _component_states(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Instrument and recorder state for a checkpoint: tensors (inst.NAME.KEY, rec.KEY) and JSON."""
+        tensors: dict[str, torch.Tensor] = {}
+        doc: dict = {"instruments": {}, "prev_loss": self._prev_loss}
+        parts = [(f"inst.{inst.name}.", inst) for inst in self.instruments if hasattr(inst, "state_dict")]
+        for prefix, part in parts + [("rec.", self.recorder)]:
+            sd = part.state_dict()
+            tensors.update({prefix + k: torch.as_tensor(v) for k, v in sd.get("tensors", {}).items()})
+            if part is self.recorder:
+                doc["recorder"] = sd.get("json", {})
+            else:
+                doc["instruments"][part.name] = sd.get("json", {})
+        return tensors, doc
+
+    def _load_component_states(self, state: dict) -> None:
+        """Inverse of _component_states; a checkpoint written before they were kept restores none
+        (the recorder then refills its detector from the stored rows)."""
+        extra, tensors = state["extra"], state.get("state", {})
+        for inst in self.instruments:
+            if hasattr(inst, "load_state_dict") and inst.name in extra.get("instruments", {}):
+                prefix = f"inst.{inst.name}."
+                inst.load_state_dict({"tensors": {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)},
+                                      "json": extra["instruments"][inst.name]})
+        self._recorder_state = None
+        if "recorder" in extra:
+            self._recorder_state = {"json": extra["recorder"],
+                                    "tensors": {k[4:]: v.numpy() for k, v in tensors.items() if k.startswith("rec.")}}
+        self._prev_loss = float(extra.get("prev_loss", math.nan))
 
     def _mark_running(self) -> None:
         self.writer.set_meta(status="running", pid=os.getpid(), host=os.uname().nodename, device=str(self.device),
@@ -279,9 +301,11 @@ class Engine:
         rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
                "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}
         theta_ref = self.shared.get("theta_ref")
+        tensors, doc = self._component_states()
+        if torch.is_tensor(theta_ref):
+            tensors["theta_ref"] = theta_ref
         path = save_checkpoint(self.dir, self.step, self.model, self.optimizer, rng,
-                               extra={"perm_pos": self._perm_pos},
-                               instrument_state={"theta_ref": theta_ref} if torch.is_tensor(theta_ref) else None)
+                               extra={"perm_pos": self._perm_pos, **doc}, instrument_state=tensors)
         self.writer.event(self.step, "checkpoint", f"checkpoint {path.name}")
         return path
 

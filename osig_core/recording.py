@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ class StepRecord:
     group_losses: list[tuple[int, int, float]] = field(default_factory=list)
     pairs_changed: list[dict] = field(default_factory=list)
     tracked_groups: dict[str, list[int]] = field(default_factory=dict)
+    groups_time: float = 0.0  # seconds the group detector took (the engine reports it apart from recording)
 
 
 class LossRecorder:
@@ -99,7 +101,9 @@ class LossRecorder:
         if self.tracked is not None:  # untracked samples must not move
             mask = np.isnan(rec.losses) | np.isnan(self.prev)
             now[mask] = prev[mask]
+        t0 = time.perf_counter()
         det = self.detector.update(step, prev, now, self.prev_preds, rec.preds)
+        rec.groups_time = time.perf_counter() - t0
         rec.records["extremes"] = det.extremes
         rec.scalars["opposing_score"] = float(det.opposing_score)
         rec.group_losses = list(det.group_losses)
@@ -113,23 +117,39 @@ class LossRecorder:
             # keep last_step current in the pairs table without rewriting the per-step snapshot
             rec.pairs_changed = det.pairs
 
-    def restore(self, reader, step: int) -> None:
-        """After resume: the previous recorded row (and the detector's window) come from the store."""
-        losses = reader.losses()
-        steps = reader.loss_steps()
-        keep = steps < step
-        if not keep.any():
-            return
-        rows = np.flatnonzero(keep)
-        last = rows[-1]
-        self.prev = np.asarray(losses[last], dtype=np.float32)
-        preds = np.asarray(reader.preds()[last]).astype(np.int64)
-        self.prev_preds = preds
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps so a resume continues exactly: the group detector whole and the
+        last pairs snapshot written. {"tensors": {name: array}, "json": {...}}."""
+        out: dict = {"tensors": {}, "json": {"last_pairs_json": self._last_pairs_json}}
         if self.detector is not None:
-            window = rows[-(self.cfg.group_window + 1):]
-            with np.errstate(over="ignore", invalid="ignore"):  # stored rows may hold inf (see record)
-                self.detector.warm_start(np.asarray(losses[window], dtype=np.float32), [int(s) for s in steps[window]],
-                                         np.asarray(reader.preds()[window]).astype(np.int64))
-            self.detector.load_pairs(reader.pairs_all())  # ids continue where the run left off
-            snap = reader.pairs_at(step - 1)
-            self._last_pairs_json = json.dumps(snap, sort_keys=True, default=float)
+            det = self.detector.full_state()
+            out["tensors"] = {f"detector.{k}": v for k, v in det["tensors"].items()}
+            out["json"]["detector"] = det["json"]
+        return out
+
+    def restore(self, reader, step: int, state: dict | None = None) -> None:
+        """After resume: the previous recorded row comes from the store; the detector from the
+        checkpoint's `state` (see state_dict), or, for a checkpoint written before it held one, is
+        refilled from the stored rows (close to, but not always exactly, what the run had).
+        Reads only rows of steps before `step`, so later rows may be missing or truncated."""
+        steps, losses, preds = reader.rows_before(step)
+        if not len(steps):
+            return
+        last = len(steps) - 1
+        self.prev = np.asarray(losses[last], dtype=np.float32)
+        self.prev_preds = np.asarray(preds[last]).astype(np.int64)
+        if self.detector is None:
+            return
+        if state is not None and "detector" in state.get("json", {}):
+            self.detector.load_full_state({"json": state["json"]["detector"],
+                                           "tensors": {k[9:]: np.asarray(v) for k, v in state["tensors"].items()
+                                                       if k.startswith("detector.")}})
+            self._last_pairs_json = str(state["json"]["last_pairs_json"])
+            return
+        window = np.arange(len(steps))[-(self.cfg.group_window + 1):]
+        with np.errstate(over="ignore", invalid="ignore"):  # stored rows may hold inf (see record)
+            self.detector.warm_start(np.asarray(losses[window], dtype=np.float32), [int(s) for s in steps[window]],
+                                     np.asarray(preds[window]).astype(np.int64))
+        self.detector.load_pairs([p for p in reader.pairs_all() if int(p["first_step"]) < step])
+        snap = reader.pairs_at(step - 1)
+        self._last_pairs_json = json.dumps(snap, sort_keys=True, default=float)

@@ -98,3 +98,41 @@ class DeltaWindow:
         counts = counts[counts >= min_hits]
         order = np.argsort(-counts, kind="stable")[:limit]
         return keep[order]
+
+    # ------------------------------------------------------------------ checkpoint
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything a resumed window needs to continue bit for bit, running sums included (they
+        are recomputed exactly only every `window` pushes, so refilling them would round differently)."""
+        hits = list(self.hits)
+        arrays = {"delta": self.delta, "hit_count": self.hit_count, "sum": self._sum, "sumsq": self._sumsq,
+                  "abs_mean": self._abs_mean,
+                  "hits": np.concatenate(hits) if hits else np.zeros(0, np.int64),
+                  "hit_lengths": np.array([len(h) for h in hits], dtype=np.int64)}
+        if self.preds is not None:
+            arrays["preds"] = self.preds
+        return arrays, {"steps": list(self.steps), "next": self._next, "pushes": self._pushes}
+
+    def load_state(self, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        """Inverse of `state`; a state of another shape raises ValueError (the checkpoint does not fit)."""
+        def take(name: str, like: np.ndarray) -> np.ndarray:
+            a = np.asarray(arrays[name])
+            if a.shape != like.shape:
+                raise ValueError(f"group window '{name}' has shape {a.shape}, expected {like.shape}")
+            return a.astype(like.dtype, copy=True)
+
+        delta, hit_count = take("delta", self.delta), take("hit_count", self.hit_count)
+        sums, sumsq, abs_mean = take("sum", self._sum), take("sumsq", self._sumsq), take("abs_mean", self._abs_mean)
+        preds = take("preds", self.preds) if self.preds is not None else None
+        lengths = np.asarray(arrays["hit_lengths"], dtype=np.int64)
+        flat = np.asarray(arrays["hits"], dtype=np.int64)
+        steps = [int(s) for s in meta["steps"]]
+        if len(lengths) != len(steps) or len(steps) > self.window or int(lengths.sum()) != len(flat) \
+                or (len(flat) and not 0 <= int(flat.min()) <= int(flat.max()) < self.n):
+            raise ValueError("group window state is inconsistent")
+        self.delta, self.hit_count, self._sum, self._sumsq, self._abs_mean = delta, hit_count, sums, sumsq, abs_mean
+        if preds is not None:
+            self.preds = preds
+        self.hits = deque(np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else [], maxlen=self.window)
+        self.steps = deque(steps, maxlen=self.window)
+        self._next = int(meta["next"]) % self.window
+        self._pushes = int(meta["pushes"])

@@ -57,8 +57,9 @@ class GroupDetector:
     side of the valley (reported as "vgrad_agreement"). `seed` is stored only: detection is
     deterministic.
 
-    Resume: `warm_start(rows, steps, preds)` refills the window from the stored loss rows, and either
-    `load_pairs(stored pair dicts)` or `load_state_dict(d)` (small, JSON-able) restores pair ids.
+    Resume: `full_state()` / `load_full_state(d)` (what checkpoints hold) continue bit for bit. Runs
+    whose checkpoints predate it refill the window from the stored loss rows with `warm_start(rows,
+    steps, preds)` and restore pair ids with `load_pairs(stored pair dicts)` or `load_state_dict(d)`.
     """
 
     def __init__(self, n: int, labels: np.ndarray, classes: list[str], k: int = 24, window: int = 20,
@@ -181,6 +182,31 @@ class GroupDetector:
             raise ValueError(f"group detector state is for {d['n']} samples, not {self.n}")
         self.tracker.load_state_dict(d["tracker"])
         self.vgrad = {int(i): float(v) for i, v in d.get("vgrad", [])}
+
+    def full_state(self) -> dict:
+        """The whole detector for a checkpoint: {"tensors": {name: array}, "json": {...}}. Unlike
+        `state_dict` + `warm_start` this includes the window (hit counts, running sums) and the
+        members remembered from the last step, so a resumed run detects exactly what an
+        uninterrupted one does."""
+        arrays, window = self.window.state()
+        tensors = {f"window.{k}": v for k, v in arrays.items()}
+        tensors["in_pair"] = self._in_pair.astype(np.uint8)
+        if self._keep is not None:
+            tensors["keep"] = np.asarray(self._keep, dtype=np.int64)
+        return {"tensors": tensors, "json": {**self.state_dict(), "window_state": window}}
+
+    def load_full_state(self, d: dict) -> None:
+        """Inverse of `full_state`; raises ValueError (or KeyError) when it does not fit this detector."""
+        tensors, meta = d["tensors"], d["json"]
+        if int(meta.get("window", -1)) != self.window.window or int(meta.get("k", -1)) != self.k:
+            raise ValueError("group detector state was saved with another window or k")
+        in_pair = np.asarray(tensors["in_pair"]).astype(bool)
+        if in_pair.shape != (self.n,):
+            raise ValueError(f"group detector state is for {in_pair.shape} samples, not {self.n}")
+        self.load_state_dict(meta)
+        self.window.load_state({k[7:]: v for k, v in tensors.items() if k.startswith("window.")}, meta["window_state"])
+        self._in_pair = in_pair
+        self._keep = np.asarray(tensors["keep"], dtype=np.int64) if "keep" in tensors else None
 
     def load_pairs(self, pairs: list[dict]) -> None:
         """Resume from what the store kept instead of a state dict: every pair seen so far (the pair

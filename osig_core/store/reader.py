@@ -134,17 +134,43 @@ class RunReader:
         cached = self._mm.get(name)
         if cached and cached[0] == rows:
             return cached[1]
+        mm = self._map(name, dtype, rows)
+        self._mm[name] = (rows, mm)
+        return mm
+
+    def _map(self, name: str, dtype, rows: int) -> np.ndarray:
+        """The first `rows` rows of a row file, mapped read-only; RunStoreError if it holds fewer."""
         path = self.dir / name
         if rows == 0 or self.n == 0:
-            return np.zeros((0, self.n), dtype)
+            return np.zeros((rows, self.n), dtype)
         need = rows * self.n * np.dtype(dtype).itemsize
         if not path.is_file():
             raise L.RunStoreError(f"'{path}' is missing, though the run recorded {rows} rows in it")
         if path.stat().st_size < need:
             raise L.RunStoreError(f"'{path}' is truncated: it holds fewer rows than the run recorded")
-        mm = np.memmap(path, dtype=dtype, mode="r", shape=(rows, self.n))
-        self._mm[name] = (rows, mm)
-        return mm
+        return np.memmap(path, dtype=dtype, mode="r", shape=(rows, self.n))
+
+    @_stored(L.DB_FILE)
+    def covered_steps(self) -> int:
+        """c such that every step 0..c-1 is committed (a gap or a missing start ends the prefix)."""
+        steps = [int(s) for (s,) in self._q("SELECT step FROM steps ORDER BY step")]
+        c = 0
+        for s in steps:
+            if s != c:
+                break
+            c += 1
+        return c
+
+    @_stored(L.DB_FILE)
+    def rows_before(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps, losses [R, N], preds [R, N]) of the rows recorded before `step`, oldest first. Maps
+        only as far as those rows reach, so rows after them may be missing (what a resume needs)."""
+        found = self._q("SELECT step, row FROM steps WHERE row IS NOT NULL AND step < ? ORDER BY row", (step,))
+        rows = [_count(r) for _, r in found]
+        if rows != list(range(len(rows))):
+            raise ValueError(f"loss rows {rows[:5]}... are not in step order")
+        steps = np.array([s for s, _ in found], np.int64)
+        return steps, self._map(L.LOSSES_FILE, np.float16, len(rows)), self._map(L.PREDS_FILE, np.uint16, len(rows))
 
     def losses(self) -> np.ndarray:
         """Memory-mapped float16 [T, N]: row r holds every sample's loss at step loss_steps()[r]."""
