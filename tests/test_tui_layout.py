@@ -126,6 +126,23 @@ def test_finished_runs_offer_no_pause_checkpoint_or_stop(finished):
     drive(finished, script, size=(120, 36))
 
 
+def test_pause_checkpoint_and_stop_come_and_go_with_the_engine(tmp_path):
+    from fixtures.synthetic_run import start_run
+    w = start_run(tmp_path / "live", steps=40, n=60)
+    w.write(3)
+
+    async def script(pilot):
+        app = pilot.app
+        await wait_for(pilot, lambda: app.live, what="a live run")
+        await pilot.pause()
+        assert {"pause", "checkpoint", "stop", "help", "quit_watch"} <= set(footer_keys(app))
+        w.finish()
+        await wait_for(pilot, lambda: not app.live, what="the run to finish")
+        gone = lambda: {"help", "quit_watch"} <= set(footer_keys(app)) and not {"pause", "checkpoint", "stop"} & set(footer_keys(app))  # noqa: E731
+        await wait_for(pilot, gone, what="p/c/s gone from the footer (it is recomposed)")
+    drive(tmp_path / "live", script, size=(120, 36))
+
+
 def test_help_names_the_picture_protocol_and_fits_80x24(finished):
     caps = TerminalCaps(sixel=True, colors="truecolor", answered=True, how="asked")
 
