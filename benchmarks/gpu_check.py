@@ -34,7 +34,7 @@ import device_parity as P  # noqa: E402
 from gpu_throughput import time_model  # noqa: E402
 
 NA = "n/a (no CUDA)"
-FULL = dict(n=50_000, width=1.0, chunk=2500, every=4, subset=5000, matmul=8192, reps=30)
+FULL = dict(n=50_000, width=1.0, chunk=1000, every=4, subset=5000, matmul=8192, reps=30)
 SMOKE = dict(n=128, width=0.0625, chunk=64, every=2, subset=64, matmul=256, reps=3)
 
 
@@ -200,15 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int)
     ap.add_argument("--width", type=float)
     ap.add_argument("--chunk", type=int)
-    ap.add_argument("--every", type=int, help="sharpness every K steps (2K+1 engine steps are timed)")
+    ap.add_argument("--every", type=int, help="sharpness every K steps (2K+1 engine steps are timed; 0: none)")
     ap.add_argument("--subset", type=int, help="sharpness subset size")
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--compile", action="store_true", help="time the throughput runs with --compile")
     ap.add_argument("--no-profile", dest="profile", action="store_false")
     ap.add_argument("--threads", type=int, help="torch CPU threads (a shared CPU machine: 1)")
+    ap.add_argument("--cudnn-benchmark", action="store_true", help="let cuDNN time its convolution algorithms")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.cudnn_benchmark:
+        torch.backends.cudnn.benchmark = True
     sizes = dict(SMOKE if a.smoke else FULL)
     sizes.update({k: getattr(a, k) for k in ("n", "width", "chunk", "every", "subset") if getattr(a, k) is not None})
     cuda = torch.cuda.is_available()
