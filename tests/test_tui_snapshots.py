@@ -10,6 +10,7 @@ from fixtures.synthetic_run import write_run
 from fixtures.tui_pilot import ready, wait_for
 from osig_tui.app import WatchApp
 from osig_tui.screens.group import GroupScreen
+from osig_tui.screens.help import HelpScreen
 from osig_tui.widgets.charts import LossChart, SharpnessChart
 
 
@@ -26,6 +27,19 @@ async def _group(pilot):
     await ready(pilot, step=39)
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, GroupScreen) and pilot.app.screen.detail is not None)
+    await pilot.pause()
+
+
+async def _outliers_panel(pilot):
+    await ready(pilot, step=39)
+    await pilot.press("v")  # a small terminal shows the panels below the charts in turn
+    await pilot.pause()
+
+
+async def _help(pilot):
+    await ready(pilot, step=39)
+    await pilot.press("question_mark")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
     await pilot.pause()
 
 
@@ -50,5 +64,21 @@ def test_dashboard_at_an_earlier_step(snap_compare, snap_run):
     assert snap_compare(WatchApp(snap_run), terminal_size=(120, 36), run_before=_history)
 
 
+def test_dashboard_80x24_outliers_panel(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(80, 24), run_before=_outliers_panel)
+
+
 def test_group_screen(snap_compare, snap_run):
-    assert snap_compare(WatchApp(snap_run), terminal_size=(120, 40), run_before=_group)
+    assert snap_compare(WatchApp(snap_run), terminal_size=(120, 36), run_before=_group)
+
+
+def test_group_screen_80x24(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(80, 24), run_before=_group)
+
+
+def test_help(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(120, 36), run_before=_help)
+
+
+def test_help_80x24(snap_compare, snap_run):
+    assert snap_compare(WatchApp(snap_run), terminal_size=(80, 24), run_before=_help)
