@@ -163,11 +163,12 @@ def throughput(table: Table, a, dev: torch.device, sizes: dict, peaks: dict, out
     results = table.numbers.setdefault("throughput", [])
     for i, precision in enumerate(a.precisions.split(",")):  # bf16 of every model first: the goal
         for model in a.models.split(","):
-            tag = f"{model} {precision}"
+            tag = f"{model} {precision}" + (" NHWC" if a.channels_last else "")
             prof = out / f"profile-{model}-{precision}.txt" if (a.profile and i == 0) else None
             r = guarded(table, tag, lambda: time_model(model, precision, device=dev.type, n=sizes["n"], width=sizes["width"],
                                                      chunk=sizes["chunk"], every=sizes["every"], subset=sizes["subset"],
-                                                     lr=a.lr, compile=a.compile, profile_to=prof))
+                                                     lr=a.lr, compile=a.compile, profile_to=prof,
+                                                     channels_last=a.channels_last))
             if not r:
                 continue
             results.append(r)
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-profile", dest="profile", action="store_false")
     ap.add_argument("--threads", type=int, help="torch CPU threads (a shared CPU machine: 1)")
     ap.add_argument("--cudnn-benchmark", action="store_true", help="let cuDNN time its convolution algorithms")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="probe: model and images in NHWC layout (a candidate speed-up, not what the engine does)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)

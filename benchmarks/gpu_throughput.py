@@ -65,12 +65,18 @@ def flops_per_sample(engine: Engine, samples: int = 64) -> float:
 
 
 def time_model(model: str, precision: str, *, device: str, n: int, width: float, chunk: int, every: int,
-               subset: int | None, lr: float = 0.01, compile: bool = False, profile_to: Path | None = None) -> dict:
-    """-> the timings of one (model, precision) at paper scale (see the module doc)."""
+               subset: int | None, lr: float = 0.01, compile: bool = False, profile_to: Path | None = None,
+               channels_last: bool = False) -> dict:
+    """-> the timings of one (model, precision) at paper scale (see the module doc).
+
+    channels_last: a probe of a candidate speed-up the engine does not have: the model and the
+    training images in NHWC layout (what tensor-core convolutions prefer), set here after the
+    engine is built."""
     scratch = Path(tempfile.mkdtemp(prefix="osig-gpu-check-"))
     try:
         return _time_model(model, precision, scratch / "run", device=device, n=n, width=width, chunk=chunk,
-                           every=every, subset=subset, lr=lr, compile=compile, profile_to=profile_to)
+                           every=every, subset=subset, lr=lr, compile=compile, profile_to=profile_to,
+                           channels_last=channels_last)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         gc.collect()  # the next model starts with this one's memory returned (also after an OOM)
@@ -78,7 +84,8 @@ def time_model(model: str, precision: str, *, device: str, n: int, width: float,
             torch.cuda.empty_cache()
 
 
-def _time_model(model, precision, run_dir, *, device, n, width, chunk, every, subset, lr, compile, profile_to) -> dict:
+def _time_model(model, precision, run_dir, *, device, n, width, chunk, every, subset, lr, compile, profile_to,
+                channels_last) -> dict:
     cfg = osig.RunConfig(model=model, width=width, n=n, n_test=100, steps=10**6, lr=lr, chunk_size=chunk,
                          precision=precision, compile=compile, device=device, eval_every=0, checkpoint_every=0,
                          groups=False, sharpness_every=every, sharpness_subset=subset).validate()
@@ -103,6 +110,8 @@ def _time_model(model, precision, run_dir, *, device, n, width, chunk, every, su
         return record(step, res)
     engine.recorder.record = keep_and_record
 
+    if channels_last:
+        _to_channels_last(engine)
     d = engine.data
 
     def engine_step():
@@ -139,6 +148,7 @@ def _time_model(model, precision, run_dir, *, device, n, width, chunk, every, su
     step_s, bare_s = statistics.median(full), statistics.median(bare)
     sharp = timings.get("sharpness", [])
     return {"model": model, "precision": precision, "n": n, "width": width, "chunk": chunk, "compile": compile,
+            "channels_last": channels_last,
             "device": str(dev), "params": sum(p.numel() for p in engine.model.parameters()),
             "flops_per_sample": flops, "first_step_s": first, "step_s": step_s, "bare_step_s": bare_s,
             "steps_per_s": 1.0 / step_s, "samples_per_s": n / step_s, "tflops": flops * n / step_s / 1e12,
@@ -150,6 +160,15 @@ def _time_model(model, precision, run_dir, *, device, n, width, chunk, every, su
             "sharpness_step_s": statistics.mean(sharp_steps) if sharp_steps else float("nan"),
             "peak_gib_step": max(peak_step, default=float("nan")), "peak_gib_sharpness": max(peak_sharp, default=float("nan")),
             "profile": profile, **hvp}
+
+
+def _to_channels_last(engine: Engine) -> None:
+    """Model weights and the training images (where the engine's passes read them) in NHWC layout."""
+    from dataclasses import replace
+    engine.model.to(memory_format=torch.channels_last)
+    if engine.data.x.dim() == 4:
+        engine.data = replace(engine.data, x=engine.data.x.contiguous(memory_format=torch.channels_last))
+        engine.grads.data = engine.data
 
 
 def _hvp_cost(engine: Engine, dev: torch.device) -> dict:
