@@ -138,7 +138,10 @@ def _time_model(model, precision, run_dir, *, device, n, width, chunk, every, su
             for fn in pair:
                 (full if fn is engine_step else bare).append(_timed(fn, dev))
             peak_step.append(_peak_gib(dev))
-        profile = _profile_step(engine_step, dev, profile_to) if profile_to is not None else None
+        try:  # a profiler that cannot start (no CUPTI) must not cost the timings above
+            profile = _profile_step(engine_step, dev, profile_to) if profile_to is not None else None
+        except Exception as e:  # noqa: BLE001
+            profile = f"profiler failed: {type(e).__name__}: {e}"
         hvp = _hvp_cost(engine, dev)
         groups_ms = _groups_host_ms(cfg, engine, kept)
     finally:
