@@ -6,7 +6,8 @@ Environment variables do not survive SSH (COLORTERM is not forwarded, TERM is of
 * kitty graphics: `ESC _ G i=31,s=1,v=1,a=q,t=d,f=24;AAAA ESC \\` is answered `ESC _ G i=31;OK ESC \\`;
 * truecolor: set an odd direct background colour and read it back with DECRQSS (`ESC P $ q m ESC \\`);
   a terminal that keeps 24-bit colours answers with `48;2;1;2;3` (or `48:2::1:2:3`);
-* sixel: the primary device attributes (`ESC [ c`), whose answer `ESC [ ? 62;4;... c` lists 4 for sixel.
+* sixel: the primary device attributes (`ESC [ c`), whose answer `ESC [ ? 62;4;... c` lists 4 for sixel;
+* the size of a cell in pixels (`ESC [ 16 t`, when the tty does not say), which sixel pictures need.
 
 Inside tmux or screen the kitty query is not sent (they take an APC string for a window title, and
 pass no kitty graphics through). Every terminal answers the device-attributes query and answers in
@@ -15,6 +16,7 @@ and any late answer discarded, so it never reaches the app as key presses. No Te
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -26,12 +28,14 @@ IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "none")  # --images
 
 KITTY_QUERY = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
 TRUECOLOR_QUERY = "\x1b[48;2;1;2;3m\x1bP$qm\x1b\\\x1b[m"  # set, ask back (DECRQSS), reset
+CELL_QUERY = "\x1b[16t"
 DA1_QUERY = "\x1b[c"
-ALL_QUERIES = KITTY_QUERY + TRUECOLOR_QUERY + DA1_QUERY
+ALL_QUERIES = KITTY_QUERY + TRUECOLOR_QUERY + CELL_QUERY + DA1_QUERY
 
 _DA1 = re.compile(rb"\x1b\[\?([0-9;]*)c")
 _KITTY_OK = re.compile(rb"\x1b_Gi=31[^\x1b]*;OK\x1b\\")
 _DECRQSS = re.compile(rb"\x1bP1\$r([^\x1b]*)\x1b\\")
+_CELL = re.compile(rb"\x1b\[6;(\d+);(\d+)t")
 _DIRECT_BG = re.compile(r"48[:;]2[:;]{1,2}1[:;]2[:;]3(?![0-9])")
 
 _TRUECOLOR_TERMS = ("xterm-kitty", "alacritty", "foot", "wezterm", "xterm-ghostty", "contour")
@@ -46,6 +50,7 @@ class TerminalCaps:
     colors: str = "standard"  # one of COLOR_SYSTEMS
     answered: bool = False  # it answered the device-attributes query
     how: str = "environment"  # where `colors` came from: "asked" or "environment"
+    cell: tuple[int, int] | None = None  # a cell's (width, height) in pixels, when known
 
     def image_mode(self) -> str:
         """Sixel first (terminals that announce kitty graphics but are not kitty draw sixel better)."""
@@ -57,13 +62,15 @@ def parse_answers(data: bytes, env: dict[str, str] | None = None) -> TerminalCap
     da1 = _DA1.search(data)
     sixel = da1 is not None and "4" in da1.group(1).decode("ascii", "replace").split(";")
     kitty = _KITTY_OK.search(data) is not None
+    size = _CELL.search(data)
+    cell = (int(size.group(2)), int(size.group(1))) if size is not None and int(size.group(1)) > 0 else None
     sgr = _DECRQSS.search(data)
     if sgr is not None and _DIRECT_BG.search(sgr.group(1).decode("ascii", "replace")):
-        return TerminalCaps(sixel, kitty, "truecolor", da1 is not None, "asked")
+        return TerminalCaps(sixel, kitty, "truecolor", da1 is not None, "asked", cell)
     colors = colors_from_env(os.environ if env is None else env, answered=da1 is not None)
     if kitty and colors != "truecolor":
         colors = "truecolor"  # every terminal with kitty graphics draws 24-bit colour
-    return TerminalCaps(sixel, kitty, colors, da1 is not None, "environment")
+    return TerminalCaps(sixel, kitty, colors, da1 is not None, "environment", cell)
 
 
 def colors_from_env(env, answered: bool = False) -> str:
@@ -89,7 +96,7 @@ def queries_for(env) -> str:
     """ALL_QUERIES, less the kitty graphics query inside a multiplexer (tmux, screen)."""
     term = env.get("TERM", "")
     if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
-        return TRUECOLOR_QUERY + DA1_QUERY
+        return TRUECOLOR_QUERY + CELL_QUERY + DA1_QUERY
     return ALL_QUERIES
 
 
@@ -141,4 +148,18 @@ def probe_terminal(timeout: float = 1.0, env=None) -> TerminalCaps:
         data = query_terminal(stdin.fileno(), stdout.fileno(), timeout, queries_for(env))
     except (OSError, ValueError, ImportError):  # not a real tty after all, or no termios (Windows)
         return TerminalCaps(colors=colors_from_env(env))
-    return parse_answers(data, env)
+    caps = parse_answers(data, env)
+    cell = _tty_cell_size(stdout.fileno())
+    return caps if cell is None else dataclasses.replace(caps, cell=cell)
+
+
+def _tty_cell_size(fd: int) -> tuple[int, int] | None:
+    """A cell's pixels from the tty's window size (xterm and SSH fill them in), if it has them."""
+    try:
+        import fcntl
+        import struct
+        import termios
+        rows, cols, xpix, ypix = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    except (OSError, ImportError):
+        return None
+    return (xpix // cols, ypix // rows) if rows and cols and xpix and ypix else None

@@ -39,6 +39,8 @@ def test_answers_are_read_as_the_terminal_meant_them():
     assert parse_answers(b"\x1b[?62;22c", env={"TERM": "xterm"}).colors == "256"
     # a terminal that downgrades 24-bit colour reports the palette colour it kept: not truecolor
     assert parse_answers(b"\x1bP1$r0;48;5;16m\x1b\\\x1b[?62c", env={"TERM": "xterm"}).colors == "256"
+    # the size of a cell in pixels (ESC [ 16 t), for scaling sixel pictures
+    assert parse_answers(b"\x1b[6;20;10t\x1b[?62;4c", env={}).cell == (10, 20)
     silent = parse_answers(b"", env={"TERM": "xterm"})
     assert (silent.answered, silent.sixel, silent.colors) == (False, False, "standard")
 
@@ -113,9 +115,11 @@ def test_a_terminal_that_never_answers_costs_the_timeout_only():
 
 
 def test_images_flag_overrides_what_the_terminal_answered(monkeypatch):
-    monkeypatch.setattr(sys, "__stdout__", io.StringIO())  # not a terminal: no graphics library is loaded
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "__stdout__", out)
     sixel = TerminalCaps(sixel=True, colors="truecolor", answered=True, how="asked")
     assert resolve_image_mode("auto", sixel) == "sixel"
+    assert sys.__stdout__ is out and out.getvalue() == ""  # the graphics library asked the terminal nothing
     assert resolve_image_mode("auto", TerminalCaps(kitty=True, colors="truecolor")) == "kitty"
     assert resolve_image_mode("halfcell", sixel) == "halfcell"
     assert resolve_image_mode("none", sixel) == "none"

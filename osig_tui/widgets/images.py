@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import threading
-import time
 
 import numpy as np
 from rich.segment import Segment
@@ -27,36 +26,39 @@ def resolve_image_mode(requested: str, caps: TerminalCaps | None = None) -> str:
     if requested not in IMAGE_MODES:
         raise ValueError(f"--images must be one of {', '.join(IMAGE_MODES)}, got '{requested}'")
     mode = requested if requested != "auto" else (caps or TerminalCaps()).image_mode()
-    if mode in ("sixel", "kitty") and _is_terminal():
-        _load_graphics()
+    if mode in ("sixel", "kitty"):
+        _load_graphics(caps)
     return mode
 
 
-def _is_terminal() -> bool:
-    return bool(sys.__stdout__ and sys.__stdout__.isatty() and sys.__stdin__ and sys.__stdin__.isatty())
+class _NotATerminal:
+    """Stands in for stdout while textual-image is imported, so it asks the terminal nothing:
+    osig asked already, and an answer arriving late would reach the app as key presses."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
-def _load_graphics() -> None:
-    """Import textual-image before Textual owns stdin: it asks the terminal its cell size in pixels
-    (and, on import, its protocols: answers osig does not need, dropped with any late ones)."""
+def _load_graphics(caps: TerminalCaps | None) -> None:
+    """Import textual-image before Textual starts, telling it the cell size osig found."""
     logging.getLogger("textual_image").setLevel(logging.CRITICAL)  # no warnings on the terminal
+    stdout = sys.__stdout__
     try:
+        import textual_image._terminal as terminal
+        if caps is not None and caps.cell is not None and not hasattr(terminal.get_cell_size, "_result"):
+            setattr(terminal.get_cell_size, "_result", terminal.CellSize(*caps.cell))  # its own cache
+        sys.__stdout__ = _NotATerminal()
         import textual_image.widget  # noqa: F401
-    except Exception:  # a terminal that answers oddly must never stop the monitor
+    except Exception:  # a graphics library that fails must never stop the monitor (half-blocks then)
         pass
     finally:
-        _drop_late_answers()
-
-
-def _drop_late_answers(wait: float = 0.15) -> None:
-    """A terminal's answer that arrives after textual-image stopped waiting would reach the app as
-    key presses ('?', 'c', ...): give it a moment, then discard pending input."""
-    try:
-        import termios
-        time.sleep(wait)
-        termios.tcflush(sys.__stdin__.fileno(), termios.TCIFLUSH)
-    except Exception:
-        pass
+        sys.__stdout__ = stdout
 
 
 class ThumbCache:
