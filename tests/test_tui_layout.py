@@ -15,7 +15,8 @@ from osig_tui.app import WatchApp
 from osig_tui.screens.group import GroupScreen
 from osig_tui.screens.help import HelpScreen
 from osig_tui.terminal_caps import TerminalCaps
-from osig_tui.widgets.charts import SharpnessChart, row_scale
+from osig_tui.widgets.axis import row_scale, tick_labels
+from osig_tui.widgets.charts import SharpnessChart
 from osig_tui.widgets.footer import OsigFooter
 from osig_tui.widgets.pairs import PairsTable, classes_text
 from textual.widgets._footer import FooterKey
@@ -172,6 +173,14 @@ def test_row_scale_puts_ticks_and_the_threshold_on_rows(lo, hi, rows, mark):
     if mark is not None:
         km = (mark - a) / step
         assert abs(km - round(km)) < 1e-6 and any(abs(t - mark) < 1e-9 * max(1, mark) for t in ticks)
+
+
+def test_tick_labels_name_the_threshold_exactly():
+    lo, hi, ticks = row_scale(30.0, 70.0, 5, 2 / 0.03)
+    labels = tick_labels(ticks, (hi - lo) / 4, 2 / 0.03)
+    assert "66.67" in labels  # the issue saw 62.4 on the row of 2/η = 66.7
+    lo, hi, ticks = row_scale(23.0, 45.0, 6, 40.0)
+    assert tick_labels(ticks, (hi - lo) / 5, 40.0) == ["20", "25", "30", "35", "40", "45"]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])

@@ -2,7 +2,6 @@
 and a pair's two loss curves. Each chart draws only when given new data, from a thinned series."""
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -10,6 +9,7 @@ from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from osig_tui.store_views import History, RunInfo
+from osig_tui.widgets.axis import finite_range, set_row_ticks
 from osig_tui.widgets.spark import envelope
 
 SIDE_COLORS = ((255, 135, 0), (0, 175, 255))  # the same orange / blue as the pair sparklines
@@ -22,65 +22,6 @@ def int_ticks(plt, steps: np.ndarray, count: int = 5) -> None:
     lo, hi = int(np.min(steps)), int(np.max(steps))
     ticks = sorted({int(round(v)) for v in np.linspace(lo, hi, count)}) if hi > lo else [lo]
     plt.xticks(ticks, [str(t) for t in ticks])
-
-
-def row_scale(lo: float, hi: float, rows: int, mark: float | None = None) -> tuple[float, float, list[float]]:
-    """A y range and ticks for a plot of `rows` text rows, so every tick sits on a row of its own
-    (plotext puts row k of N at lo + k·(hi−lo)/(N−1) and labels the nearest row): ticks are evenly
-    spaced, and `mark` (the stability threshold) is exactly a row's value, so its line is drawn on
-    the row its label names. Returns (lo, hi, ticks), ticks on every row or every other row."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        lo, hi = 0.0, 1.0
-    if mark is not None and math.isfinite(mark):
-        lo, hi = min(lo, mark), max(hi, mark)
-    rows = max(2, rows)
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        lo, hi = lo - 0.5 * max(abs(lo), 1.0) * 0.1, hi + 0.5 * max(abs(hi), 1.0) * 0.1
-    every = 1 if rows <= 6 else 2
-    raw = (hi - lo) / (rows - 1)
-    for step in _nice_steps(raw):
-        anchor = mark if mark is not None and math.isfinite(mark) else math.floor(lo / step) * step
-        below = math.ceil((anchor - lo) / step - 1e-9)
-        start = anchor - below * step
-        end = start + step * (rows - 1)
-        if end >= hi - 1e-9 * step:
-            # centre the spare rows on the data (keeping the anchor on a row)
-            spare = int((end - hi) / step)
-            start -= (spare // 2) * step
-            end -= (spare // 2) * step
-            first = 0 if mark is None else (below + spare // 2) % every
-            ticks = [start + k * step for k in range(first, rows, every)]
-            return start, end, ticks
-    return lo, hi, [lo, hi]  # pragma: no cover - _nice_steps always ends with a step that fits
-
-
-def _nice_steps(raw: float):
-    """Round steps (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) from `raw` upwards."""
-    e = math.floor(math.log10(raw)) if raw > 0 else 0
-    for k in range(e - 1, e + 3):
-        for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
-            step = m * 10 ** k
-            if step >= raw * (1 - 1e-12):
-                yield step
-
-
-def tick_label(v: float, step: float) -> str:
-    digits = max(0, -math.floor(math.log10(step)) + 1) if step > 0 else 2
-    text = f"{v:.{min(digits, 6)}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def set_row_ticks(plt, lo: float, hi: float, rows: int, mark: float | None = None, yside: str = "left") -> None:
-    lo, hi, ticks = row_scale(lo, hi, rows, mark)
-    step = (hi - lo) / max(1, rows - 1)
-    plt.ylim(lo, hi, yside=yside)
-    plt.yticks(ticks, [tick_label(t, step) for t in ticks], yside=yside)
-
-
-def _finite_range(y) -> tuple[float, float]:
-    y = np.asarray(y, dtype=np.float64)
-    y = y[np.isfinite(y)]
-    return (float(y.min()), float(y.max())) if y.size else (0.0, 1.0)
 
 
 class SeriesChart(PlotextPlot):
@@ -184,11 +125,11 @@ class LossChart(SeriesChart):
         h = self.history
         x, y = envelope(*h.series("train_loss"), buckets)
         plt.plot(x.tolist(), y.tolist(), marker="braille", color=SIDE_COLORS[0])
-        set_row_ticks(plt, *_finite_range(y), self.rows)
+        set_row_ticks(plt, *finite_range(y), self.rows)
         if h.has("test_acc"):
             x, y = envelope(*h.series("test_acc"), buckets)
             plt.plot(x.tolist(), y.tolist(), marker="braille", color="cyan", yside="right")
-            set_row_ticks(plt, *_finite_range(y), self.rows, yside="right")
+            set_row_ticks(plt, *finite_range(y), self.rows, yside="right")
 
 
 class SharpnessChart(SeriesChart):
@@ -223,15 +164,15 @@ class SharpnessChart(SeriesChart):
         plt.plot(x.tolist(), y.tolist(), marker="braille", color="cyan+")
         tx, ty = h.series("threshold")
         if not len(ty):
-            set_row_ticks(plt, *_finite_range(y), self.rows)
+            set_row_ticks(plt, *finite_range(y), self.rows)
             return
         if np.ptp(ty) > 1e-9 * max(1.0, abs(float(ty[0]))):
             tx, ty = envelope(tx, ty, buckets)
             plt.plot(tx.tolist(), ty.tolist(), marker="braille", color="red")
-            set_row_ticks(plt, *_finite_range(np.concatenate([y, ty])), self.rows)
+            set_row_ticks(plt, *finite_range(np.concatenate([y, ty])), self.rows)
         else:
             plt.hline(float(ty[-1]), "red")  # on the row labelled with its value (row_scale)
-            set_row_ticks(plt, *_finite_range(y), self.rows, mark=float(ty[-1]))
+            set_row_ticks(plt, *finite_range(y), self.rows, mark=float(ty[-1]))
 
 
 class PairLossChart(PlotextPlot):
@@ -277,7 +218,7 @@ class PairLossChart(PlotextPlot):
                 keep = (s >= lo) & (s <= hi)
                 plt.plot(s[keep].tolist(), v[keep].tolist(), marker="braille", color=SIDE_COLORS[k])
                 shown.append(v[keep])
-            set_row_ticks(plt, *_finite_range(np.concatenate(shown)), max(2, self.size.height - 3))
+            set_row_ticks(plt, *finite_range(np.concatenate(shown)), max(2, self.size.height - 3))
             int_ticks(plt, np.array([lo, hi]))
             if self.mark is not None:
                 plt.vline(self.mark, "gray")
