@@ -21,6 +21,8 @@ def main() -> None:
         ("storage at scale", ["bench_store.py"] + (["--n", "5000", "--steps", "1000"] if quick else [])),
         ("1 vs 2 CPU processes", ["bench_distributed.py"]),
         ("monitor: open/key latency and attached slowdown", ["bench_tui.py"]),
+        ("start-up of the read-only commands", ["bench_startup.py"]),
+        ("monitor: first frame of a finished run", ["bench_first_frame.py"]),
     ]
     import torch
     if torch.cuda.is_available():

@@ -19,7 +19,9 @@ from typing import Callable
 import torch
 
 from osig_core import __version__
+from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
 from osig_core.config import ConfigError, RunConfig
+from osig_core.cost import StepClock
 from osig_core.instruments.base import Measurement, StepContext
 from osig_core.instruments.schedule import build_instruments
 from osig_core.distributed import NullWriter, from_environment
@@ -71,6 +73,8 @@ class Engine:
         self._stop_signal: str | None = None
         self._prev_loss = math.nan
         self._diverged: str | None = None
+        self.clock = StepClock()  # step_time and time_<part> of each step (osig_core.cost)
+        self.activity = Activity(None)  # what runs now, for a watcher of a long step (osig_core.activity)
         self._recorder_state: dict | None = None  # the loss recorder's part of the checkpoint resumed from
 
     # ------------------------------------------------------------------ start
@@ -173,6 +177,10 @@ class Engine:
         """Train to cfg.steps; returns the final status. Always leaves a consistent directory."""
         restore = self._install_signal_handlers()
         status = "failed"
+        self.activity = Activity(self.dir / L.DB_FILE if self.is_writer else None,
+                                 getattr(self.progress, "activity", None) if self.is_writer else None)
+        self.shared["activity"] = self.activity.detail  # an instrument's own progress: ("HVP 5 of ≤ 20")
+        self.clock.start()
         try:
             while self.step < self.cfg.steps:
                 if self._handle_controls() == "stop" or (self._stop_signal and self.dist is None):
@@ -213,21 +221,25 @@ class Engine:
             raise
         finally:
             restore()
+            self.activity.close()
             self.writer.close()
             if self.dist is not None:
                 self.dist.close()
 
     def _one_step(self) -> bool:
         cfg, t = self.cfg, self.step
-        t0 = time.perf_counter()
+        clock, say = self.clock, self.activity.say
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         record = self.recorder.due(t)
         if cfg.full_batch:
+            say(t, f"forward and backward pass over {self.data.n} samples")
             res = self.grads.full_batch().to_host()  # the step's one device->host copy (losses, preds, correct)
             train_loss, train_acc = res.mean_loss, res.accuracy
         else:
-            res = self.recorder.evaluate_tracked(self.model, self.data, self.loss).to_host() if record else None
+            say(t, "minibatch step")
+            with clock.timing("recording"):
+                res = self.recorder.evaluate_tracked(self.model, self.data, self.loss).to_host() if record else None
             idx = self._next_batch()
             train_loss = self.grads.minibatch(idx)
             train_acc = res.accuracy if res is not None else math.nan
@@ -235,8 +247,12 @@ class Engine:
             self._diverged = f"the training loss became {train_loss} at step {t}; the run diverged (try a smaller --lr)"
             return False
         scalars: dict[str, float] = {"train_loss": train_loss, "train_acc": train_acc, "lr": cfg.lr}
-        rec = self.recorder.record(t, res) if record else None
-        if rec is not None:
+        rec = None
+        if record:
+            say(t, "recording losses" + (" and groups" if cfg.groups else ""))
+            with clock.timing("recording"):
+                rec = self.recorder.record(t, res)
+            clock.move("recording", "groups", rec.groups_time)
             scalars.update(rec.scalars)
         spike = math.isfinite(self._prev_loss) and train_loss > 1.25 * self._prev_loss
         self._prev_loss = train_loss
@@ -249,29 +265,39 @@ class Engine:
         measured = Measurement()
         for inst in self.instruments:
             if inst.due(t, spike):
-                m = inst.measure(ctx)
+                say(t, INSTRUMENT_ACTIVITY.get(inst.name, inst.name))
+                with clock.timing(inst.name):
+                    m = inst.measure(ctx)
                 measured.scalars.update(m.scalars)
                 measured.records.update(m.records)
         if cfg.eval_every and t % cfg.eval_every == 0 and self.data.x_test is not None:
-            ev = evaluate(self.model, self.data.x_test, self.data.y_test, loss=self.loss,
-                          label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
-                          precision=cfg.precision, eval_mode=True).to_host()
+            say(t, "test evaluation")
+            with clock.timing("eval"):
+                ev = evaluate(self.model, self.data.x_test, self.data.y_test, loss=self.loss,
+                              label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
+                              precision=cfg.precision, eval_mode=True).to_host()
             scalars.update(test_loss=ev.mean_loss, test_acc=ev.accuracy)
+        say(t, "optimizer update")
         self.optimizer.step()
         if hasattr(self.optimizer, "stats"):
             scalars.update({k: float(v) for k, v in self.optimizer.stats().items()})
         scalars.update(measured.scalars)
-        scalars["step_time"] = time.perf_counter() - t0
+        scalars.update(clock.lap())  # step_time, time_<part>; what follows counts towards the next step
         records = dict(measured.records)
         if rec is not None:
             records.update(rec.records)
-        self.writer.write_step(t, scalars, losses=None if rec is None else rec.losses_f16,
-                               preds=None if rec is None else rec.preds, records=records,
-                               group_losses=None if rec is None else rec.group_losses,
-                               pairs=None if rec is None else rec.pairs_changed)
+        say(t, "writing the step")
+        with clock.timing("recording"):
+            self.writer.write_step(t, scalars, losses=None if rec is None else rec.losses_f16,
+                                   preds=None if rec is None else rec.preds, records=records,
+                                   group_losses=None if rec is None else rec.group_losses,
+                                   pairs=None if rec is None else rec.pairs_changed)
         self.step = t + 1
         if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
-            if self.checkpoint() is None and self._diverged:
+            say(self.step, "checkpoint")
+            with clock.timing("checkpoint"):
+                saved = self.checkpoint()
+            if saved is None and self._diverged:
                 return False
         if self.progress is not None and self.is_writer:
             self.progress(self.step, cfg.steps, scalars)
@@ -316,13 +342,15 @@ class Engine:
                 if cmd == "stop":
                     return "stop"
                 if cmd == "checkpoint":
-                    self.checkpoint()
+                    with self.clock.timing("checkpoint"):
+                        self.checkpoint()
                 elif cmd == "pause" and not paused:
-                    paused = True
+                    paused, paused_at = True, time.perf_counter()
                     self.writer.set_meta(status="paused")
                     self.writer.event(self.step, "pause", f"paused at step {self.step}")
                 elif cmd == "resume" and paused:
                     paused = False
+                    self.clock.exclude(time.perf_counter() - paused_at)  # time paused is no step's time
                     self.writer.set_meta(status="running")
                     self.writer.event(self.step, "resume", f"resumed at step {self.step}")
             if not paused or self._stop_signal:

@@ -37,7 +37,7 @@ def _run_impl(config: Optional[Path] = None, run_dir: Optional[Path] = None, res
         if others or config is not None:
             raise osig.ConfigError(f"--resume continues a run with its own config; only --steps may change it (got --{others[0].replace('_', '-') if others else 'config'})")
         with TrainingProgress(quiet) as prog:
-            run = osig.resume(resume, steps, progress=prog.update)
+            run = osig.resume(resume, steps, progress=prog)
     else:
         cfg = build_config(flags, config)
         if cfg.nproc > 1 and "WORLD_SIZE" not in os.environ:
@@ -45,7 +45,7 @@ def _run_impl(config: Optional[Path] = None, run_dir: Optional[Path] = None, res
             raise typer.Exit(launch_distributed(cfg, run_dir, force, quiet))
         quiet = quiet or os.environ.get("RANK", "0") != "0"
         with TrainingProgress(quiet) as prog:
-            run = osig.train(cfg, run_dir, force=force, progress=prog.update)
+            run = osig.train(cfg, run_dir, force=force, progress=prog)
     if run is None:  # a non-writer rank of a distributed run
         return
     status, reason = run.status()

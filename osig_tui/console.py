@@ -67,8 +67,17 @@ def print_summary(run) -> None:
                        ("opposing_score", "opposing score")):
         if key in m:
             t.add_row(label, fmt(last_finite(m[key])))
-    if len(m.get("time", [])) > 1:
+    from osig_core.cost import active_seconds, cost_shares, format_shares, steps_per_second
+    rate, active = steps_per_second(m.get("step_time")), active_seconds(m)
+    if rate:
+        t.add_row("steps/s", f"{rate:.3g} (last {min(len(m['step']), 50)} steps)")
+    if active is not None:
+        t.add_row("wall time", f"{active:.1f} s (time stopped or paused not counted)")
+    elif len(m.get("time", [])) > 1:
         t.add_row("wall time", f"{m['time'][-1] - m['time'][0]:.1f} s")
+    shares = cost_shares(m)
+    if shares:
+        t.add_row("share of wall time", safe(format_shares(shares)))
     out.print(t)
 
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from osig_core.activity import current_activity
 from osig_core.instruments.extremes import clean_delta, top_k_extremes
 from osig_core.store.layout import RunStoreError
 from osig_core.store.reader import LIVE_STATUSES, RunReader
@@ -23,6 +24,7 @@ from osig_tui.store_views import GroupDetail, History, Outlier, PairRow, RunInfo
 
 SPARK_LEN = 24  # recorded steps shown in a pair's sparklines
 FOLLOW_VIEW_S = 0.5  # while following a live run, re-read the latest step's view at most this often
+SLOW_STEP_S = 1.0  # say what a live run is doing once it has been at it this long
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,11 @@ class Progress:
     last_step: int | None
     total_steps: int
     device: str
-    rate: float | None  # steps/s: wall clock while live, the recorded step times for a replay
+    rate: float | None  # steps/s over the recent steps (osig_core.cost.steps_per_second)
     history: History
     events: tuple[dict, ...] = ()
+    activity: str | None = None  # what a live run is doing in a step that takes long ("step 0: sharpness estimate, HVP 5 of ≤ 20 (12 s)")
+    cost: str | None = None  # each instrument's share of the wall time ("sharpness 61%, ...")
 
     @property
     def live(self) -> bool:
@@ -81,6 +85,8 @@ class StorePoller:
         self._lock = threading.Lock()
         self._history = History.empty()
         self._progress_key: tuple | None = None
+        self._cost: str | None = None
+        self._activity: str | None = None  # the latest poll's Progress.activity
         self._event_id = 0
         self._request = _ViewRequest()
         self._view_key: tuple | None = None
@@ -131,22 +137,29 @@ class StorePoller:
         h = self._history
         total = int(meta.get("total_steps") or r.config.steps)
         device = str(meta.get("device") or "?")
-        key = (status, reason, h.last_step, total, device)
+        doing = current_activity(meta, h.last_step, live=status == "running")
+        activity = None
+        if doing is not None and doing[1] >= SLOW_STEP_S:  # a step that takes long: say what runs
+            activity = f"{doing[0]} ({doing[1]:.0f} s)"
+        if grew:
+            self._cost = h.cost()
+        self._activity = activity
+        key = (status, reason, h.last_step, total, device, activity)
         if key == self._progress_key and not events:
             return None
         self._progress_key = key
-        return Progress(status, reason, h.last_step, total, device, h.rate(live=status in LIVE_STATUSES),
-                        h, tuple(events))
+        return Progress(status, reason, h.last_step, total, device, h.rate(), h, tuple(events), activity, self._cost)
 
     def _poll_view(self) -> StepView | None:
         h = self._history
         req = self._request
         if h.last_step is None:
-            key = (None, req.serial)
+            key = (None, req.serial, self._activity)
             if key == self._view_key:
                 return None
             self._view_key = key
-            return StepView(None, True, outlier_note="no steps recorded yet")
+            return StepView(None, True, outlier_note=f"no steps recorded yet: {self._activity}" if self._activity
+                            else "no steps recorded yet")
         following = req.step is None or req.step >= h.last_step
         step = h.last_step if following else max(int(h.steps[0]), int(req.step))
         key = (step, following)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from osig_core.cost import cost_shares, format_shares, steps_per_second
 from osig_core.instruments.pair_summary import PairSummary, summarize_pair
 from osig_core.store.reader import RunReader
 
@@ -105,21 +106,14 @@ class History:
         s, v = self.series(key, through)
         return float(v[-1]) if len(v) else None
 
-    def rate(self, live: bool) -> float | None:
-        """Steps per second: the wall clock of the last steps while live, else the recorded step times
-        (so a replay shows the same number every time)."""
-        if live:  # the median step interval, so a pause in the window does not drag the rate down
-            if len(self.steps) < 2:
-                return None
-            dt = np.diff(self.times[-51:]) / np.maximum(np.diff(self.steps[-51:]), 1)
-            med = float(np.median(dt))
-            return 1.0 / med if med > 0 else None
-        st = self.values.get("step_time")
-        if st is None:
-            return None
-        st = st[-50:][np.isfinite(st[-50:])]
-        med = float(np.median(st)) if len(st) else 0.0
-        return 1.0 / med if med > 0 else None
+    def rate(self, live: bool = True) -> float | None:
+        """Steps per second over the recent steps, computed as everywhere else (osig_core.cost):
+        the same figure live and in a replay, and a pause never drags it down."""
+        return steps_per_second(self.values.get("step_time"))
+
+    def cost(self) -> str | None:
+        """'sharpness 61%, per-sample curvature 20%, ...': each instrument's share of the wall time."""
+        return format_shares(cost_shares(self.values), limit=5) or None
 
 
 @dataclass(frozen=True)

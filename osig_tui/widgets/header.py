@@ -1,4 +1,5 @@
-"""The run header: which run, how it trains, how far it is, how fast, where, and its status."""
+"""The run header: which run, how it trains, how far it is, how fast, where, its status, and what
+the time goes to (or, in a step that takes long, what runs now)."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -46,6 +47,12 @@ def header_text(info: RunInfo, progress: Progress | None, view_step: int | None,
         t.append(f"viewing step {view_step}", style="bold reverse")
         t.append(" (g: latest)  ", style="dim")
     t.append_text(values_text(progress, view_step))
+    if progress.activity and progress.status == "running":  # a step that takes long: what runs now
+        t.append("\n▸ ", style="bold yellow")
+        t.append_text(safe(progress.activity))
+    elif progress.cost:  # where the wall time went, so a user sees what to switch off
+        t.append("\ntime: ", style="dim")
+        t.append_text(safe(progress.cost))
     return t
 
 
