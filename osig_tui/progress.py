@@ -81,7 +81,7 @@ class TrainingProgress:
         self._ensure_task(step, total)
         rate = steps_per_second(self.step_times)
         self._p.update(self._task, completed=step, total=total, loss=f"{scalars.get('train_loss', float('nan')):.4f}",
-                       rate=f"{rate:.1f}" if rate else "-", active=clock(self.active),
+                       rate=f"{rate:.3g}" if rate else "-", active=clock(self.active),
                        eta=clock((total - step) / rate if rate else None))
 
     def activity(self, step: int, message: str) -> None:

@@ -136,5 +136,5 @@ def test_the_progress_bar_names_a_slow_step(monkeypatch):
         bar(1, 10, {"train_loss": 1.0, "step_time": 0.5})
         bar(2, 10, {"train_loss": 0.9, "step_time": 1.5})
         line = shown(bar)
-    assert "2/10" in line and "1.0 steps/s" in line  # 2 steps in 2 s: the figure the summary and monitor show
+    assert "2/10" in line and " 1 steps/s" in line  # 2 steps in 2 s: the figure the summary and monitor show
     assert "0:00:02" in line and "ETA 0:00:08" in line and "▸" not in line
