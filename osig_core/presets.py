@@ -16,6 +16,7 @@ from typing import Any
 from osig_core.config import ConfigError
 
 SCALES = ("tiny", "quick", "default", "full")
+SUITES = ("synthetic", "fashion-mnist", "cifar10")  # which data a preset runs on: `osig reproduce --data SUITE`
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Preset:
     base: dict[str, Any]  # the CPU-friendly default
     scales: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tiny" / "quick" / "full" overrides
     members: tuple[Member, ...] = MAIN
+    suite: str = "synthetic"  # one of SUITES: the built-in data, or real images (osig_core/presets_real.py)
 
     @property
     def multi(self) -> bool:
@@ -256,7 +258,17 @@ PRESET_LIST: list[Preset] = [
     ),
 ]
 
+from osig_core.presets_real import real_presets  # noqa: E402 - builds on Preset and Member above
+
+PRESET_LIST += real_presets()
 PRESETS: dict[str, Preset] = {p.name: p for p in PRESET_LIST}
+
+
+def suite_presets(suite: str) -> list[str]:
+    """The names of the presets that run on one suite's data, in listing order."""
+    if suite not in SUITES:
+        raise ConfigError(f"unknown preset data '{suite}'; choose one of: {', '.join(SUITES)}")
+    return [p.name for p in PRESET_LIST if p.suite == suite]
 
 
 def parse_preset(text: str) -> PresetRef:

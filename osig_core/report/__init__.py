@@ -24,6 +24,16 @@ FAMILIES: dict[str, str] = {
     "appF-splitsgd": "splitsgd",
     "appB-text": "text_pairs",
     "appD-layers": "layers",
+    # real images (osig_core/presets_real.py)
+    "fm-fig1-gd": "real_eos",
+    "fm-pairs": "real_pairs",
+    "fm-fig36-half-up": "half_up",
+    "fm-fig6-sgd": "sgd_groups",
+    "fm-fig6b-optimizers": "optimizers",
+    "fm-appD-layers": "layers",
+    "cifar-fig1-resnet18": "real_gd",
+    "cifar-fig1-vgg11": "real_gd",
+    "cifar-fig6-sgd": "sgd_groups",
 }
 GENERIC = "generic"
 

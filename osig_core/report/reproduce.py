@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Callable
 
 from osig_core.config import ConfigError, RunConfig
-from osig_core.presets import PRESETS, Preset, preset_config
+from osig_core.presets import PRESETS, Preset, preset_config, suite_presets
 from osig_core.report.model import Report
 from osig_core.store.layout import CONFIG_FILE, RunStoreError
 
-IGNORED_FIELDS = ("device", "preset")  # may differ without making a stored run another run
+IGNORED_FIELDS = ("device", "preset", "data_dir")  # may differ without making a stored run another run
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Job:
     status: str = "pending"  # pending | running | done | failed
     seconds: float = 0.0
     message: str = ""
+    data_dir: str | None = None  # where real data lives (--data-dir), passed to the run
 
     @property
     def spec(self) -> str:
@@ -46,13 +47,17 @@ class Job:
         return self.preset.name if not self.preset.multi else f"{self.preset.name}/{self.member}"
 
     def config(self) -> RunConfig:
-        return RunConfig.from_dict(preset_config(self.spec), source=f"preset {self.spec}").validate()
+        cfg = preset_config(self.spec)
+        if self.data_dir:
+            cfg["data_dir"] = self.data_dir
+        return RunConfig.from_dict(cfg, source=f"preset {self.spec}").validate()
 
     def command(self) -> list[str]:
         base = [sys.executable, "-m", "osig_tui.cli", "run"]
         if self.action == "resume":
             return base + ["--resume", str(self.run_dir), "--quiet"]
-        return base + ["--preset", self.spec, "--run-dir", str(self.run_dir), "--quiet", "--force"]
+        extra = ["--data-dir", self.data_dir] if self.data_dir else []
+        return base + ["--preset", self.spec, *extra, "--run-dir", str(self.run_dir), "--quiet", "--force"]
 
 
 @dataclass
@@ -69,10 +74,12 @@ def preset_dir(root: Path, preset: Preset) -> Path:
     return root / preset.name
 
 
-def plan(root: str | Path, scale: str = "default", only: list[str] | None = None, force: bool = False) -> list[Job]:
-    """The member runs to do, each with its action decided from what the root already holds."""
+def plan(root: str | Path, scale: str = "default", only: list[str] | None = None, force: bool = False,
+         suite: str = "synthetic", data_dir: str | None = None) -> list[Job]:
+    """The member runs to do (`only` these presets, else those of one data `suite`), each with its action
+    decided from what the root already holds."""
     root = Path(root)
-    names = only or list(PRESETS)
+    names = only or suite_presets(suite)
     unknown = [n for n in names if n not in PRESETS]
     if unknown:
         raise ConfigError(f"unknown preset '{unknown[0]}'; choose among: {', '.join(PRESETS)}")
@@ -83,7 +90,7 @@ def plan(root: str | Path, scale: str = "default", only: list[str] | None = None
             if not m.runs_at(scale):
                 continue
             d = preset_dir(root, p) if not p.multi else preset_dir(root, p) / m.name
-            job = Job(p, m.name, scale, d, root / "logs" / f"{p.name}-{m.name}.log", m.est_s)
+            job = Job(p, m.name, scale, d, root / "logs" / f"{p.name}-{m.name}.log", m.est_s, data_dir=data_dir)
             job.action = decide(job, force)
             jobs.append(job)
     return jobs
@@ -218,10 +225,11 @@ def report_all(root: Path, jobs: list[Job]) -> Outcome:
 
 
 def reproduce(root: str | Path, scale: str = "default", parallel: int | None = None, only: list[str] | None = None,
-              force: bool = False, in_process: bool = False, on_event: Event | None = None) -> Outcome:
-    """Plan, run (resumably) and report every preset (or `only` these) at `scale` under `root`."""
+              force: bool = False, in_process: bool = False, on_event: Event | None = None,
+              suite: str = "synthetic", data_dir: str | None = None) -> Outcome:
+    """Plan, run (resumably) and report every preset of a data `suite` (or `only` these) at `scale` under `root`."""
     root = Path(root)
-    jobs = plan(root, scale, only, force)
+    jobs = plan(root, scale, only, force, suite, data_dir)
     if in_process:
         run_in_process(jobs, on_event)
     else:
