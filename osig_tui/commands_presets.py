@@ -4,6 +4,7 @@
     osig run --preset fig1-gd             run one (flags still override; NAME/MEMBER:SCALE also works)
     osig report RUN [--out DIR]           figures + report.md (default RUN/report/), checks printed here
     osig reproduce [--quick] [--jobs J]   every preset's runs in parallel, resumable, then one table
+    osig reproduce --data fashion-mnist   the same for the real-image presets (cifar10: with --data-dir, a GPU)
 """
 from __future__ import annotations
 
