@@ -19,6 +19,9 @@ class Run(RunReader):
         `model` (an instance to load the weights into, or a class / zero-argument factory)."""
         from osig_core.store.checkpoint import load_checkpoint
         from osig_core.store.layout import RunStoreError
+        from osig_core.config import ConfigError
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+            raise ConfigError(f"step must be a non-negative integer or None (the latest checkpoint), got {str(step)[:40]!r}")
         ckpts = self.checkpoints()
         chosen = [c for c in ckpts if step is None or c[0] <= step]
         if not chosen:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import reprlib
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -152,6 +153,8 @@ class RunConfig:
         return self
 
     # ------------------------------------------------------------------ (de)serialisation
+        from osig_core.config_bounds import check_bounds
+        check_bounds(self, bad)
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -170,6 +173,9 @@ class RunConfig:
         for key, value in d.items():
             name = key.replace("-", "_")
             if name not in known:
+        if not isinstance(d, dict):
+            raise ConfigError(f"{source}: settings must be a table of names and values, got {type(d).__name__}")
+        check_nesting(d, source)
                 raise ConfigError(f"{source}: unknown setting '{key}'")
             kwargs[name] = _coerce(name, value, getattr(cls(), name), source)
         return cls(**kwargs)
@@ -196,7 +202,11 @@ _OPTIONAL_INT = {"n", "n_test", "batch_size", "track", "sharpness_subset"}
 def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
     """Accept TOML/JSON values of the right kind (ints for floats too); refuse the rest clearly."""
     def wrong(kind: str) -> ConfigError:
-        return ConfigError(f"{source}: '{name}' must be {kind}, got {value!r}")
+_SHORT = reprlib.Repr()  # a value quoted in a message: short, whatever its size or depth
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 2, 60, 60, 4, 4
+
+
+        return ConfigError(f"{source}: '{name}' must be {kind}, got {_SHORT.repr(value)}")
 
     if name in _OPTIONAL_FLOAT and value is None:
         return None
@@ -235,6 +245,23 @@ def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
 def read_toml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
+MAX_NESTING = 3  # the deepest a config goes: [run] table > probes list > string
+
+
+def check_nesting(value: Any, source: str) -> None:
+    """Refuse values nested deeper than any setting (iteratively: a hostile file may nest thousands
+    deep, which recursion, repr and json.dumps cannot handle)."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ConfigError(f"{source}: values are nested more than {MAX_NESTING} deep; no osig setting is")
+        if isinstance(v, dict):
+            stack.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, depth + 1) for x in v)
+
+
         raise ConfigError(f"config file '{p}' does not exist")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -243,4 +270,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     # allow either flat keys or a [run] table
     if set(data) == {"run"} and isinstance(data["run"], dict):
         data = data["run"]
+    except RecursionError:
+        raise ConfigError(f"config file '{p}': values are nested more than {MAX_NESTING} deep; no osig setting is") from None
+    except OSError as e:
+        raise ConfigError(f"config file '{p}' cannot be read ({e.strerror or e})") from None
+    check_nesting(data, f"config file '{p}'")
     return data

@@ -34,7 +34,7 @@ from osig_core.store.checkpoint import save_checkpoint
 from osig_core.store.reader import RunReader
 from osig_core.store.writer import RunWriter
 from osig_core.recording import LossRecorder
-from osig_core.resume_check import choose_checkpoint
+from osig_core.resume_check import check_data_fits, choose_checkpoint
 
 Progress = Callable[[int, int, dict], None]
 
@@ -104,6 +104,7 @@ class Engine:
         self.writer.acquire_lock()
         reader = RunReader(self.dir)
         try:
+            check_data_fits(reader, self.data_cpu)
             skipped = choose_checkpoint(reader, self._load_state)
             self.recorder.restore(reader, self.step, self._recorder_state)
             if math.isnan(self._prev_loss) and self.step > 0:  # a checkpoint from before prev_loss was kept

@@ -50,3 +50,18 @@ def choose_checkpoint(reader: RunReader, load: Callable[[dict, Path], None]) -> 
             f"checkpoint (step {min(uncovered)}), so steps would be missing; start it again with --force")
     raise L.RunStoreError(f"no checkpoint in '{run_dir / L.CHECKPOINT_DIR}' can be continued (the oldest: "
                           f"{notes[-1][:300]}); start the run again with --force")
+
+
+def check_data_fits(reader: RunReader, data) -> None:
+    """The data the resumed engine rebuilt from config.json must be the data the run recorded."""
+    import numpy as np
+    cfg_path = reader.dir / L.CONFIG_FILE
+    if data.n != reader.n:
+        raise L.RunStoreError(f"'{cfg_path}' does not rebuild the run's data: it gives {data.n} samples, "
+                              f"the run recorded {reader.n}; the run directory is inconsistent")
+    if list(data.classes) != list(reader.classes):
+        raise L.RunStoreError(f"'{cfg_path}' does not rebuild the run's data: its classes differ from the recorded ones")
+    stored = reader.labels()
+    if not np.array_equal(np.asarray(stored), data.y.detach().cpu().numpy()):
+        raise L.RunStoreError(f"'{reader.dir / L.SAMPLES_DIR / 'labels.npy'}' does not match the data that "
+                              f"'{cfg_path}' rebuilds; the run directory is inconsistent")

@@ -133,6 +133,10 @@ def _KnownErrors() -> tuple[type[Exception], ...]:  # noqa: N802 - used as an ex
 def main() -> None:
     """Entry point: known errors become one sentence on stderr and exit code 2."""
     try:
+        import signal
+        import osig_tui
+        if signal.getsignal(signal.SIGINT) is osig_tui._interrupted_while_starting:  # start-up is over
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         app()
     except _KnownErrors() as e:
         C.error(str(e))

@@ -27,13 +27,17 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"npz file '{path}' is not a readable .npz archive (save it with numpy.savez)")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+            arrays = {key: archive[key] for key in archive.files}
     except ValueError as e:
         if "pickle" in str(e).lower():
             raise DataError(f"npz file '{path}' holds Python objects; save plain numeric/string arrays instead") from None
         raise DataError(f"npz file '{path}' cannot be read ({e})") from None
     except Exception as e:  # noqa: BLE001 - zipfile/OSError/EOF: a broken archive, said in one sentence
-        raise DataError(f"npz file '{path}' is not a readable .npz archive ({type(e).__name__}: {e})") from None
+        raise DataError(f"npz file '{path}' is not a readable .npz archive ({type(e).__name__}: {str(e)[:200]})") from None
+    for key, value in arrays.items():  # a member not saved by numpy comes back as raw bytes
+        if not isinstance(value, np.ndarray):
+            raise DataError(f"npz file '{path}': member '{key}' is not a NumPy array (.npy); save the file with numpy.savez")
+    return arrays
 
 
 def _to_channels_first(x: np.ndarray, key: str, path: Path) -> np.ndarray:
@@ -53,6 +57,8 @@ def _check_x(x: np.ndarray, key: str, path: Path) -> None:
         raise DataError(f"npz '{path}': '{key}' must be [N,D] vectors or [N,H,W(,C)] images, got shape {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"npz '{path}': '{key}' holds no samples")
+    if 0 in x.shape[1:]:
+        raise DataError(f"npz '{path}': '{key}' has shape {x.shape}; each sample must hold at least one value")
     if x.dtype != np.uint8 and not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise DataError(f"npz '{path}': '{key}' must be numeric (uint8 or float), got {x.dtype}")
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
@@ -68,6 +74,8 @@ def _check_y(y: np.ndarray, n: int, key: str, xkey: str, path: Path) -> np.ndarr
         raise DataError(f"npz '{path}': '{xkey}' has {n} samples but '{key}' has {len(y)} labels")
     if len(y) and y.min() < 0:
         raise DataError(f"npz '{path}': '{key}' has a negative label ({y.min()}); labels must be in [0, num_classes)")
+    if len(y) and y.max() >= MAX_CLASSES:  # compared before the int64 cast, which wraps uint64 >= 2**63 to negative
+        raise DataError(f"npz '{path}': '{key}' has label {y.max()}; class ids must be 0..num_classes-1 (at most {MAX_CLASSES})")
     return y.astype(np.int64)
 
 

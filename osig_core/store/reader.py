@@ -30,6 +30,8 @@ def _stored(name: str):
         def wrapper(self, *args, **kwargs):
             try:
                 return method(self, *args, **kwargs)
+            except ConfigError:  # a bad argument, not a bad file
+                raise
             except _CORRUPT as e:
                 raise L.RunStoreError(f"'{self.dir / name}' is corrupt ({type(e).__name__}: {str(e)[:160]})") from None
         return wrapper
@@ -47,8 +49,10 @@ class RunReader:
         try:
             self.config_doc: dict[str, Any] = json.loads(cfg_path.read_text(encoding="utf-8"))
             version = int(self.config_doc["format_version"])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
             raise L.RunStoreError(f"'{cfg_path}' is corrupt (not the JSON osig writes)") from None
+        except OSError as e:
+            raise L.RunStoreError(f"'{cfg_path}' cannot be read ({e.strerror or e})") from None
         if version > L.FORMAT_VERSION:
             raise L.RunStoreError(
                 f"'{self.dir}' was written by a newer osig (format {version}; this osig reads up to {L.FORMAT_VERSION}); upgrade osig to read it")
@@ -70,6 +74,29 @@ class RunReader:
         except sqlite3.DatabaseError as e:
             raise L.RunStoreError(f"'{db_path}' is not a readable osig database ({e})") from None
         self._mm: dict[str, tuple[int, np.memmap]] = {}
+        self._check_sample_count(cfg_path)
+
+    def _check_sample_count(self, cfg_path: Path) -> None:
+        """config.json's N must be the number of samples the run stored (and its classes must name every
+        label); otherwise every per-sample row would be read with the wrong width."""
+        cfg_n = self.config.n
+        if cfg_n is not None and self.n > cfg_n:
+            raise L.RunStoreError(f"'{cfg_path}' is inconsistent: it records {self.n} samples but its config asks for {cfg_n}")
+        try:  # the header only; a damaged file is reported by whatever reads it
+            labels = np.load(self.dir / L.SAMPLES_DIR / "labels.npy", allow_pickle=False, mmap_mode="r")
+            stored = int(labels.shape[0]) if labels.ndim else -1
+        except Exception:  # noqa: BLE001 - missing or unreadable: not this check's business
+            return
+        if stored != self.n:
+            raise L.RunStoreError(f"'{cfg_path}' says the run has {self.n} samples but "
+                                  f"'{self.dir / L.SAMPLES_DIR / 'labels.npy'}' holds {stored}; the run directory is inconsistent")
+        classes = self.config_doc.get("classes")
+        if isinstance(classes, list) and classes and labels.dtype.kind in "iu" and self.n:
+            top, low = int(labels.max()), int(labels.min())
+            if top >= len(classes) or low < 0:
+                raise L.RunStoreError(f"'{cfg_path}' names {len(classes)} classes but "
+                                      f"'{self.dir / L.SAMPLES_DIR / 'labels.npy'}' holds label {top if low >= 0 else low}; "
+                                      f"the run directory is inconsistent")
 
     def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:
@@ -112,6 +139,7 @@ class RunReader:
     @_stored(L.DB_FILE)
     def metrics(self, since: int | None = None) -> dict[str, np.ndarray]:
         """Per-step scalars as arrays keyed by name ('step' first); NaN where a step lacks a key."""
+        since = _int_arg('since', since)
         rows = self._q("SELECT step, time, scalars FROM steps WHERE step > ? ORDER BY step",
                        (-1 if since is None else since,))
         steps = np.array([r[0] for r in rows], dtype=np.int64)
@@ -183,7 +211,7 @@ class RunReader:
         """float32 [T, len(ids)]: the full loss history of some samples (one sample or a group).
 
         Complete blocks come from their transposed copies (contiguous reads); the tail from the rows."""
-        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        ids = self._sample_ids(ids)
         rows = self.losses()
         total = rows.shape[0]
         out = np.empty((total, len(ids)), np.float32)
@@ -202,19 +230,36 @@ class RunReader:
             out[done:] = rows[done:, ids]
         return out
 
+    def _sample_ids(self, ids) -> np.ndarray:
+        """Sample ids as int64 [k], or ConfigError naming the first that is not an id of this run."""
+        try:
+            arr = np.atleast_1d(np.asarray(ids))
+        except (ValueError, TypeError, RecursionError):
+            raise ConfigError("sample ids must be integers (one id or a list of ids)") from None
+        if arr.ndim != 1 or (arr.size and (arr.dtype.kind not in "iu" or arr.dtype == bool)):
+            raise ConfigError(f"sample ids must be integers (one id or a list of ids), got {arr.dtype} of shape {arr.shape}")
+        arr = arr.astype(np.int64) if arr.size else np.zeros(0, np.int64)
+        bad = arr[(arr < 0) | (arr >= self.n)]
+        if bad.size:
+            raise ConfigError(f"sample id {int(bad[0])} is out of range: the run has {self.n} samples (ids 0 to {self.n - 1})")
+        return arr
+
     def loss_steps(self, since: int | None = None) -> np.ndarray:
         """The step of each loss row, in row order; with `since`, only the steps after it (a poller's new rows)."""
+        since = _int_arg('since', since)
         return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL AND step > ? ORDER BY row",
                                                (-1 if since is None else since,))], np.int64)
 
     @_stored(L.DB_FILE)
     def row_of(self, step: int) -> int | None:
+        step = _int_arg('step', step, optional=False)
         r = self._q("SELECT row FROM steps WHERE step <= ? AND row IS NOT NULL ORDER BY step DESC LIMIT 1", (step,))
         return None if not r else int(r[0][0])
 
     # ------------------------------------------------------------------ records, groups, events
     @_stored(L.DB_FILE)
     def records(self, kind: str, since: int | None = None) -> list[tuple[int, Any]]:
+        since = _int_arg('since', since)
         rows = self._q("SELECT step, payload FROM records WHERE kind = ? AND step > ? ORDER BY step",
                        (kind, -1 if since is None else since))
         return [(int(s), json.loads(p)) for s, p in rows]
@@ -222,6 +267,7 @@ class RunReader:
     @_stored(L.DB_FILE)
     def record_at(self, kind: str, step: int | None = None) -> tuple[int, Any] | None:
         """The latest record of `kind` at or before `step` (latest overall if None)."""
+        step = _int_arg('step', step)
         s = 2**62 if step is None else step
         r = self._q("SELECT step, payload FROM records WHERE kind = ? AND step <= ? ORDER BY step DESC LIMIT 1", (kind, s))
         return None if not r else (int(r[0][0]), json.loads(r[0][1]))
@@ -231,12 +277,15 @@ class RunReader:
         return [json.loads(p) for (p,) in self._q("SELECT payload FROM pairs ORDER BY score DESC")]
 
     def pairs_at(self, step: int | None = None) -> list[dict]:
+        step = _int_arg('step', step)
         rec = self.record_at("pairs", step)
         return [] if rec is None else rec[1]
 
     @_stored(L.DB_FILE)
     def group_losses(self, pair_id: int, since: int | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """side -> (steps, mean loss of that side's members); with `since`, only the steps after it."""
+        since = _int_arg('since', since)
+        pair_id = _int_arg('pair_id', pair_id, optional=False)
         out: dict[int, tuple[list, list]] = {}
         for side, step, loss in self._q("SELECT side, step, loss FROM group_losses WHERE pair_id = ? AND step > ? ORDER BY step",
                                         (pair_id, -1 if since is None else since)):
@@ -247,6 +296,7 @@ class RunReader:
 
     @_stored(L.DB_FILE)
     def events(self, since_id: int = 0) -> list[dict]:
+        since_id = _int_arg('since_id', since_id, optional=False)
         return [dict(id=i, step=s, time=t, kind=k, message=m) for i, s, t, k, m in
                 self._q("SELECT id, step, time, kind, message FROM events WHERE id > ? ORDER BY id", (since_id,))]
 
@@ -326,6 +376,15 @@ class RunReader:
     def close(self) -> None:
         self._mm.clear()
         self.db.close()
+
+
+def _int_arg(name: str, value: Any, optional: bool = True) -> int | None:
+    """API arguments that are steps or ids: an integer (or None where allowed), else one ConfigError."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not -2**62 <= int(value) <= 2**62:
+        raise ConfigError(f"{name} must be an integer{' or None' if optional else ''}, got {str(value)[:40]!r}")
+    return int(value)
 
 
 def _count(value: Any) -> int:
