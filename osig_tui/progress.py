@@ -60,6 +60,8 @@ class TrainingProgress:
                                TextColumn("{task.fields[active]}"), TextColumn("ETA {task.fields[eta]}"),
                                _ActivityColumn(self), console=err, transient=False)
             self._p.__enter__()
+            self.doing = "preparing the data and the model"  # until the engine says more
+            self._ensure_task(0, None)
         return self
 
     def _ensure_task(self, step: int, total: int | None) -> None:

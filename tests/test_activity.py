@@ -8,17 +8,10 @@ import time
 import pytest
 
 from fixtures.synthetic_run import start_run
+from fixtures.waiting import wait_until
 from osig_core.activity import Activity, current_activity
 from osig_core.store import layout as L
 from osig_core.store.reader import RunReader
-
-
-def wait_until(cond, what: str, limit_s: float = 120.0) -> None:
-    """Poll a condition; the limit only turns a hang into a failure, it is no performance bound."""
-    t0 = time.monotonic()
-    while not cond():
-        assert time.monotonic() - t0 < limit_s, f"never saw {what}"
-        time.sleep(0.05)
 
 
 def test_the_engine_says_each_phase_and_an_instruments_own_progress(tmp_path, monkeypatch):
@@ -129,6 +122,9 @@ def test_the_progress_bar_names_a_slow_step(monkeypatch):
 
     bar = P.TrainingProgress(quiet=False)
     with bar:
+        bar.step_started -= 3  # building a big model's data before step 0 starts is no silent wait either
+        assert "▸ preparing the data and the model (3 s)" in shown(bar)
+        bar.step_started += 3
         bar.activity(0, "step 0: sharpness estimate, HVP 5 of ≤ 20")
         assert "▸" not in shown(bar)  # a second into a step there is nothing to explain yet
         bar.step_started -= 5  # as if the step had been running for 5 s
