@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 import osig_core as osig
+from fixtures.waiting import HANG_S, process_ended, wait_until
 from osig_core.store import RunStoreError, RunWriter
 
 
@@ -19,16 +19,16 @@ def test_reader_sees_only_committed_steps_while_a_writer_runs(tmp_path):
                              "--n", "300", "--steps", "400", "--run-dir", str(run_dir), "--quiet", "--no-groups"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 60
-        while not (run_dir / "run.sqlite").exists() and time.time() < deadline:
-            time.sleep(0.05)
+        # no deadline: the loop ends with the writer (an event); HANG_S only catches a hang
+        wait_until(lambda: (run_dir / "run.sqlite").exists(), "the run database", gone=process_ended(proc))
         seen = []
-        while proc.poll() is None and time.time() < deadline:
+
+        def look_once() -> bool:
+            """Read the live run once; true when the writer has ended."""
             try:
                 run = osig.open_run(run_dir)
             except RunStoreError:
-                time.sleep(0.05)
-                continue
+                return proc.poll() is not None
             steps = run.loss_steps()  # each query sees a committed state; later ones may see more
             losses = np.asarray(run.losses(), dtype=np.float32)
             m = run.metrics()
@@ -38,8 +38,9 @@ def test_reader_sees_only_committed_steps_while_a_writer_runs(tmp_path):
             if run.status()[0] in ("running", "starting"):
                 seen.append(len(steps))
             run.close()
-            time.sleep(0.02)
-        assert proc.wait(60) == 0, proc.stderr.read().decode()
+            return proc.poll() is not None
+        wait_until(look_once, "the writer to finish", poll=0.02)
+        assert proc.wait(HANG_S) == 0, proc.stderr.read().decode()
         assert len(set(seen)) > 3, f"the reader should have watched the run grow, saw {seen[:5]}..."
         assert osig.open_run(run_dir).status()[0] == "finished"
     finally:
