@@ -6,6 +6,7 @@ run directory. A checkpoint named step_s holds theta_s, i.e. the state before st
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
 import signal
@@ -400,8 +401,13 @@ def _storage_failure(run_dir: Path, step: int, e: BaseException) -> str:
         why = (e.strerror or str(e) or type(e).__name__) + (f" ('{e.filename}')" if e.filename else "")
     else:
         why = f"{str(e).strip() or type(e).__name__} ('{run_dir / L.DB_FILE}')"
+    full = (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)) or "full" in str(e)
+    fix = f"free space on the disk holding '{run_dir}'" if full else "fix this"
+    if not any((run_dir / L.CHECKPOINT_DIR).glob("step_*.safetensors")):  # nothing to resume from yet
+        return (f"the run stopped at step {step} because writing to its directory failed: {why}; it has no "
+                f"checkpoint yet, so {fix} and start it again with --force")
     return (f"the run stopped at step {step} because writing to its directory failed: {why}; the steps before "
-            f"it are kept, and `osig run --resume {run_dir}` continues from the last checkpoint once this is fixed")
+            f"it are kept: {fix}, then `osig run --resume {run_dir}` continues from the last checkpoint")
 
 
 # ---------------------------------------------------------------------- public entry points

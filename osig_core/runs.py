@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -37,6 +38,12 @@ def prepare_run_dir(run_dir: Path, force: bool) -> None:
         raise ConfigError(f"'{run_dir}' exists and is not a directory")
 
 
+def _why(e: BaseException, run_dir: Path) -> str:
+    if isinstance(e, OSError):
+        return (e.strerror or str(e) or type(e).__name__) + (f" ('{e.filename}')" if e.filename else "")
+    return f"{str(e).strip() or type(e).__name__} ('{run_dir / L.DB_FILE}')"
+
+
 def train(cfg: RunConfig, run_dir: str | Path | None = None, *, force: bool = False,
           progress: Progress | None = None):
     """Train a fresh run into run_dir (default runs/<timestamp>-<model>-<optim>) and return it opened."""
@@ -46,7 +53,11 @@ def train(cfg: RunConfig, run_dir: str | Path | None = None, *, force: bool = Fa
     if os.environ.get("RANK", "0") == "0":  # other ranks of a distributed run write nothing
         prepare_run_dir(path, force)
     engine = Engine(cfg, path, progress)
-    _start(engine, engine.start_fresh)
+    try:
+        _start(engine, engine.start_fresh)
+    except (OSError, sqlite3.Error) as e:  # e.g. a full disk while creating the run's files
+        raise L.RunStoreError(f"could not create the run in '{path}': {_why(e, path)}; free space (or fix the "
+                              f"directory) and start it again with --force") from None
     engine.run()
     return Run(path) if engine.is_writer else None
 
@@ -68,7 +79,11 @@ def resume(run_dir: str | Path, steps: int | None = None, progress: Progress | N
         cfg = cfg.replace(steps=steps)
     cfg.validate()
     engine = Engine(cfg, path, progress)
-    _start(engine, engine.start_resume)
+    try:
+        _start(engine, engine.start_resume)
+    except (OSError, sqlite3.Error) as e:  # the rollback is one transaction: a failure leaves the run as it was
+        raise L.RunStoreError(f"could not continue the run in '{path}': {_why(e, path)}; it is unchanged: free "
+                              f"space (or fix the directory) and resume it again") from None
     if steps is not None:
         engine.writer.set_meta(total_steps=steps)
         doc = json.loads((path / L.CONFIG_FILE).read_text())

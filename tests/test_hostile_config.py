@@ -183,3 +183,13 @@ def test_generated_hostile_run_configs_read_or_give_one_sentence(cli, tiny_run, 
             assert "Traceback" not in err, (args, err)
             if code != 0:
                 _one_sentence(code, err)
+
+
+def test_ctrl_c_while_osig_starts_is_one_line():
+    """The interrupt lands while the CLI is still importing (before main's own try)."""
+    import subprocess
+    import sys
+    code = ("import sys, os, signal; sys.argv[0] = 'osig'; import osig_tui; os.kill(os.getpid(), signal.SIGINT); "
+            "from osig_tui.cli import main; main()")
+    p = subprocess.run([sys.executable, "-c", code, "ls", "/nonexistent"], capture_output=True, text=True)
+    assert p.returncode == 130 and p.stderr == "osig: error: interrupted\n", (p.returncode, p.stderr)

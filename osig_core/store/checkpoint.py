@@ -5,6 +5,7 @@ in the safetensors metadata. Nothing is ever unpickled.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -50,6 +51,11 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer:
     try:
         save_file(tensors, str(tmp), metadata={"osig": meta_json, "osig_sha256": _digest(meta_json, tensors)})
         os.replace(tmp, path)
+    except SafetensorError as e:  # safetensors reports a failed write (a full disk) as its own error
+        tmp.unlink(missing_ok=True)
+        text = str(e).strip().splitlines()[0] if str(e).strip() else "write failed"
+        code = errno.ENOSPC if "No space left" in text else errno.EDQUOT if "quota" in text.lower() else errno.EIO
+        raise OSError(code, os.strerror(code) if code != errno.EIO else text, str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no half-written file behind
         raise

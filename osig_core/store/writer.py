@@ -125,9 +125,15 @@ class RunWriter:
         rows = np.memmap(self.dir / L.LOSSES_FILE, dtype=np.float16, mode="r",
                          offset=block * L.BLOCK_ROWS * self.n * 2, shape=(L.BLOCK_ROWS, self.n))
         tmp = d / (L.block_name(block) + ".tmp")
-        np.ascontiguousarray(rows.T).tofile(tmp)
-        del rows
-        os.replace(tmp, d / L.block_name(block))
+        try:
+            np.ascontiguousarray(rows.T).tofile(tmp)
+            os.replace(tmp, d / L.block_name(block))
+        except OSError as e:  # e.g. a full disk: no partial block, and the message names the file
+            tmp.unlink(missing_ok=True)
+            e.filename = e.filename or str(d / L.block_name(block))
+            raise
+        finally:
+            del rows
 
     def close(self) -> None:
         for f in (self._losses, self._preds):
