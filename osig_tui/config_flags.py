@@ -54,8 +54,9 @@ FLAG_HELP: dict[str, tuple[str, str]] = {
     "sharpness_every": ("Estimate the sharpness every K steps (0 = off).", "What to record"),
     "eig_k": ("Number of top Hessian eigenvalues to estimate.", "What to record"),
     "sharpness_subset": ("Estimate sharpness on a fixed subset of M samples.", "What to record"),
-    "sharpness_tol": ("Lanczos residual tolerance.", "What to record"),
-    "per_sample_every": ("Per-sample/group curvature every K steps (0 = with sharpness).", "What to record"),
+    "sharpness_tol": ("Lanczos residual tolerance (relative certified bound) of full estimates.", "What to record"),
+    "sharpness_cheap_tol": ("Between full estimates, stop Lanczos once the certified relative bound is within this (usually 1-2 HVPs); 0 = every estimate to --sharpness-tol.", "What to record"),
+    "per_sample_every": ("Per-sample/group curvature every K steps (0 = every 10th sharpness interval).", "What to record"),
     "outliers_k": ("Most increased/decreased samples kept per step.", "What to record"),
     "group_window": ("Sliding window (steps) for opposing-group detection.", "What to record"),
     "groups": ("Detect opposing groups.", "What to record"),
@@ -127,9 +128,6 @@ def build_config(flags: dict[str, Any], config_path: Path | None) -> RunConfig:
     base: dict[str, Any] = {}
     preset = given.get("preset") or toml.get("preset")
     if preset:
-    if preset is not None and not isinstance(preset, str):
-        from osig_core.config import ConfigError
-        raise ConfigError(f"{config_path}: 'preset' must be a preset name (a string; see `osig presets`), got {type(preset).__name__}")
         from osig_core.presets import preset_config
         base.update(preset_config(preset))
     merged = {**base, **toml}

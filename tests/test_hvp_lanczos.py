@@ -71,13 +71,16 @@ def test_hvp_matches_exact_hessian_and_changes_nothing(method, problem, request)
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_auto_method_times_both_and_keeps_one(bn_problem):
-    model, x, y, H = bn_problem
-    op = LossHessian(model, x, y, "ce", chunk_size=16, method="auto")
-    v = torch.randn(op.dim)
-    assert rel(op.hvp(v), H @ v.double()) < 1e-4
-    assert op.method in HVP_METHODS and op.hvps == 1
-    assert rel(op.hvp(v), H @ v.double()) < 1e-4
+@pytest.mark.parametrize("problem, expected", [("mlp_problem", "double-backward"), ("bn_problem", "fwd-rev")])
+def test_auto_method_is_a_fixed_rule_and_reproducible(problem, expected, request):
+    """Two identical runs must compute bit-identical products: "auto" never times anything."""
+    model, x, y, H = request.getfixturevalue(problem)
+    chunk = 20 if problem == "mlp_problem" else 16
+    v = torch.randn(sum(p.numel() for p in model.parameters()))
+    first, second = (LossHessian(model, x, y, "ce", chunk_size=chunk, method="auto") for _ in range(2))
+    assert first.method == second.method == expected
+    assert torch.equal(first.hvp(v), second.hvp(v))
+    assert rel(first.hvp(v), H @ v.double()) < 1e-4 and first.hvps == 2
 
 
 def test_gradient_and_value_match_autograd(mlp_problem):
@@ -164,3 +167,39 @@ def test_block_start_picks_the_best_combination(mlp_problem):
     res = lanczos_top(op.hvp, block, k=1, tol=1e-4)
     assert res.converged and res.hvps == op.hvps == 2  # two products to choose, none more
     assert res.eigenvalues[0] == pytest.approx(float(evals[-1]), rel=1e-5)
+
+
+@pytest.mark.parametrize("problem", ["mlp_problem", "bn_problem"])
+def test_certified_bound_brackets_an_exact_eigenvalue(problem, request):
+    """Whatever the number of products, lambda +- bound contains an exact eigenvalue, the top Ritz
+    value never exceeds the top eigenvalue, and 'converged' is claimed only when the top one is
+    within the tolerance."""
+    model, x, y, H = request.getfixturevalue(problem)
+    evals = torch.linalg.eigvalsh(H)
+    op = LossHessian(model, x, y, "ce", chunk_size=20 if problem == "mlp_problem" else 16)
+    gen = torch.Generator().manual_seed(5)
+    start = warm_start_vector(None, op.dim, "cpu", torch.float32, generator=gen)
+    for iters in (1, 2, 3, 5, 8, 200):
+        res = lanczos_top(op.hvp, start.clone(), k=1, tol=1e-4, max_iter=iters)
+        lam, bound = res.eigenvalues[0], res.bounds[0]
+        assert bound == pytest.approx(res.residuals[0] * abs(lam))
+        assert float((evals - lam).abs().min()) <= bound, iters
+        assert lam <= float(evals[-1]) * (1 + 1e-6)
+        if res.converged:
+            assert abs(lam - float(evals[-1])) <= bound <= 1e-4 * abs(lam)
+    assert res.converged  # the last one ran to the tolerance
+
+
+def test_cheap_acceptance_stops_early_and_says_not_converged(mlp_problem):
+    model, x, y, H = mlp_problem
+    evals, evecs = torch.linalg.eigh(H)
+    op = LossHessian(model, x, y, "ce", chunk_size=20)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(op.dim, generator=gen)
+    near = evecs[:, -1].float() + 0.02 * noise / noise.norm()  # a slightly stale eigenvector
+    cheap = lanczos_top(op.hvp, near, k=1, tol=1e-4, accept_tol=5e-2)
+    full = lanczos_top(op.hvp, near, k=1, tol=1e-4)
+    assert cheap.hvps <= 2 < full.hvps
+    assert not cheap.converged and cheap.residuals[0] <= 5e-2 and full.converged
+    assert abs(cheap.eigenvalues[0] - float(evals[-1])) <= cheap.bounds[0]
+    assert full.eigenvalues[0] == pytest.approx(float(evals[-1]), rel=1e-5)

@@ -9,14 +9,13 @@ Two HVP methods, both via `torch.func.functional_call` on detached copies of the
 parameters and `.grad` are never touched):
 - "fwd-rev": forward-over-reverse, jvp of grad (torch.func);
 - "double-backward": reverse-over-reverse, autograd.grad of (grad . v).
-Which is faster depends on the model and device (on CPU: double-backward for the MLP, fwd-rev for
-VGG-11; benchmarks/bench_sharpness.py), so the default "auto" times both on the first chunk of the
-first product and keeps the faster; the instruments carry that choice over to later estimates.
-A model whose ops lack forward-mode AD falls back to double-backward.
+Which is faster depends on the model (on CPU: double-backward for the MLP, fwd-rev for VGG-11;
+benchmarks/bench_sharpness.py). The default "auto" is a fixed rule, never a timing, so two identical
+runs (and a resumed run) compute bit-identical products: fwd-rev for models with convolutions,
+double-backward otherwise. A model whose ops lack forward-mode AD falls back to double-backward.
 """
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Callable
 
@@ -32,12 +31,14 @@ from osig_core.losses import per_sample_loss
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
 
 HVP_METHODS = ("fwd-rev", "double-backward")
-DEFAULT_HVP_METHOD = "auto"  # time both on the first product, keep the faster (see the module doc)
+DEFAULT_HVP_METHOD = "auto"  # a fixed rule per model (see auto_method), so runs are reproducible
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def auto_method(model: nn.Module) -> str:
+    """The "auto" HVP method for a model: fwd-rev with convolutions (measured faster on VGG-11),
+    double-backward otherwise (faster on the MLP). A rule, not a timing: runs stay bit-reproducible."""
+    convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    return "fwd-rev" if any(isinstance(m, convs) for m in model.modules()) else "double-backward"
 
 
 def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -79,7 +80,7 @@ class LossHessian:
         self.model, self.x, self.y = model, x, y
         self.loss, self.label_smoothing = loss, label_smoothing
         self.chunk_size = max(1, int(chunk_size))
-        self.method = method
+        self.method = auto_method(model) if method == "auto" else method
         self.names = [name for name, _ in trainable(model)]
         self.shapes = [p.detach() for _, p in trainable(model)]
         self.buffers = dict(model.named_buffers())
@@ -151,30 +152,9 @@ class LossHessian:
         total = None
         with self._mode():
             for xc, yc in self._chunks():
-                if self.method == "auto":
-                    hv = self._calibrate(params, tangents, xc, yc)
-                else:
-                    hv = self._chunk_hvp(params, tangents, xc, yc)
+                hv = self._chunk_hvp(params, tangents, xc, yc)
                 total = hv if total is None else total + hv
         return self._mean(total)
-
-    def _calibrate(self, params, tangents, xc, yc) -> torch.Tensor:
-        """method "auto": time both methods on this chunk (after a 2-sample warm-up), keep the faster
-        for every later product, and return its result. Costs one chunk's HVP once per run."""
-        timings: dict[str, float] = {}
-        results: dict[str, torch.Tensor] = {}
-        for method in HVP_METHODS:
-            self.method = method
-            if xc.shape[0] >= 2:
-                self._chunk_hvp(params, tangents, xc[:2], yc[:2])
-            _sync(xc.device)
-            start = time.perf_counter()
-            results[method] = self._chunk_hvp(params, tangents, xc, yc)
-            _sync(xc.device)
-            # a fallback (no forward-mode AD for some op) changes self.method: never pick fwd-rev then
-            timings[method] = time.perf_counter() - start if self.method == method else float("inf")
-        self.method = min(timings, key=timings.__getitem__)
-        return results[self.method]
 
     def _chunk_hvp(self, params, tangents, xc, yc) -> torch.Tensor:
         if self.method == "fwd-rev":

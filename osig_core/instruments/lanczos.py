@@ -4,7 +4,13 @@
 with their Ritz vectors. Full reorthogonalisation keeps the Lanczos basis orthonormal, so the
 residual of a Ritz pair is known from the recurrence without extra products:
     ||H y - theta y|| = beta_m * |s_m|   (s_m: last component of the Ritz vector in the Lanczos basis).
-Iteration stops when every one of the top k pairs has ||H y - theta y|| / |theta| <= tol.
+Iteration stops when every one of the top k pairs has ||H y - theta y|| / |theta| <= tol, or, with
+`accept_tol` (a cheap estimate), as soon as every one has it <= accept_tol.
+
+Certified bounds: for a symmetric H and a unit vector y, the interval theta +- ||H y - theta y||
+contains an eigenvalue of H (Krylov-Weinstein), and the top Ritz value never exceeds the top
+eigenvalue. `EigResult.bounds` are these residual norms plus an allowance for rounding
+(BOUND_ROUNDING * sqrt(m) * machine epsilon * ||H||).
 Everything heavy stays on the vectors' device; only the small tridiagonal matrix goes to the host.
 
 `power_iteration` is the textbook baseline (largest MAGNITUDE, stops on relative change) kept for the
@@ -19,15 +25,17 @@ import numpy as np
 import torch
 
 MatVec = Callable[[torch.Tensor], torch.Tensor]
+BOUND_ROUNDING = 8.0  # rounding allowance in the certified bound, in units of sqrt(m) * eps * ||H||
 
 
 @dataclass
 class EigResult:
     eigenvalues: list[float]  # descending
     vectors: torch.Tensor  # [k, dim], orthonormal rows, on the operator's device
-    residuals: list[float]  # ||H v - lambda v|| / |lambda| per pair
+    residuals: list[float]  # bounds / |lambda| per pair (relative)
     hvps: int
-    converged: bool
+    converged: bool  # every pair's relative bound <= tol (not just accept_tol)
+    bounds: list[float]  # certified: an eigenvalue lies within lambda +- bound (absolute)
 
 
 def warm_start_vector(previous: torch.Tensor | None, dim: int, device: torch.device, dtype: torch.dtype,
@@ -85,11 +93,14 @@ def best_in_span(matvec: MatVec, block: torch.Tensor) -> tuple[torch.Tensor, tor
 
 
 def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4, max_iter: int = 100,
-                generator: torch.Generator | None = None) -> EigResult:
+                generator: torch.Generator | None = None, accept_tol: float | None = None) -> EigResult:
     """The k largest algebraic eigenpairs of the symmetric operator `matvec`, started from v0.
 
     v0 is a vector, or a block [m, dim] of candidate directions: Lanczos then starts from their best
     combination (`best_in_span`, m products, of which the first Lanczos step reuses one).
+    accept_tol (>= tol): stop early once every top-k pair's relative bound is <= accept_tol; the
+    result then says converged only if the bounds also meet tol. From a good warm start this takes
+    one or two products (a Rayleigh quotient and its residual, or the 2-step Krylov refinement).
     """
     first_product = None
     extra_hvps = 0  # products spent choosing the start beyond the one Lanczos reuses
@@ -109,6 +120,7 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     theta = np.zeros(0)
     s = np.zeros((0, 0))
     res_abs = np.zeros(0)
+    eps = float(torch.finfo(v0.dtype).eps)
     converged = False
     for j in range(max_iter):
         q = basis[j]
@@ -126,11 +138,13 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
         theta, s = np.linalg.eigh(_tridiagonal(alphas, betas))
         theta, s = theta[::-1], s[:, ::-1]  # descending: largest algebraic first
         scale = max(scale, float(np.abs(theta).max()))
-        res_abs = beta * np.abs(s[-1, :])
+        res_abs = beta * np.abs(s[-1, :]) + BOUND_ROUNDING * np.sqrt(j + 1) * eps * scale
         top = min(k, j + 1)
-        floor = max(scale * 1e-2, 1e-30)  # eigenvalues near zero: judge them against ||H|| instead
-        if j + 1 >= k and np.all(res_abs[:top] <= tol * np.maximum(np.abs(theta[:top]), floor)):
+        floor = np.maximum(np.abs(theta[:top]), max(scale * 1e-2, 1e-30))  # near zero: judge against ||H||
+        if j + 1 >= k and np.all(res_abs[:top] <= tol * floor):
             converged = True
+            break
+        if j + 1 >= k and accept_tol is not None and np.all(res_abs[:top] <= accept_tol * floor):
             break
         if j + 1 == max_iter:
             break
@@ -157,8 +171,9 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     vectors = coeffs @ basis[:m]
     vectors = vectors / vectors.norm(dim=1, keepdim=True)
     eigenvalues = [float(t) for t in theta[:top]]
+    bounds = [float(r) for r in res_abs[:top]]
     residuals = [float(r / max(abs(t), 1e-30)) for r, t in zip(res_abs[:top], theta[:top])]
-    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged)
+    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged, bounds)
 
 
 def power_iteration(matvec: MatVec, v0: torch.Tensor, tol: float = 1e-3, max_iter: int = 1000) -> EigResult:
@@ -180,4 +195,4 @@ def power_iteration(matvec: MatVec, v0: torch.Tensor, tol: float = 1e-3, max_ite
             break
         lam_prev = lam
         v = w / norm
-    return EigResult([lam], v.unsqueeze(0), [res], hvps, converged)
+    return EigResult([lam], v.unsqueeze(0), [res], hvps, converged, [res * abs(lam)])

@@ -1,7 +1,9 @@
 """Per-sample and per-group curvature of the tracked opposing-signal groups, against a random baseline.
 
-Due with the sharpness estimates (or every `cfg.per_sample_every` steps) and only once a top
-eigenvector v exists in `ctx.shared`. For the ids of `ctx.shared["tracked_groups"]` plus a fixed
+Due every `cfg.per_sample_every` steps, by default (0) every CURVATURE_INTERVALS-th sharpness
+interval (it costs as much as several sharpness estimates, so it runs on its own slower schedule;
+the sharpness instrument runs Lanczos to its tolerance on exactly those steps) and on a loss spike at
+least half an interval after the last, and only once a top eigenvector v exists. For the ids of `ctx.shared["tracked_groups"]` plus a fixed
 random subset ("random", the size of the largest group, `cfg.outliers_k` when there are no groups):
 per sample, ||grad l_i||, v^T H(x_i) v and v . grad l_i; per group, the group mean loss, its gradient
 norm, the top eigenvalue of its Hessian (a few warm-started Lanczos steps) and v^T H_group v.
@@ -16,7 +18,7 @@ import torch
 
 from osig_core.data.base import Dataset
 from osig_core.instruments.base import Measurement, StepContext
-from osig_core.instruments.hvp import LossHessian, flatten, trainable, unflatten
+from osig_core.instruments.hvp import LossHessian, auto_method, flatten, trainable, unflatten
 from osig_core.instruments.lanczos import lanczos_top
 from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
 from osig_core.instruments.per_sample_math import PerSampleCurvature
@@ -26,6 +28,7 @@ MAX_GROUPS = 6  # the three strongest pairs (the detector lists pairs strongest 
 MAX_GROUP_SAMPLES = 32  # per group: evenly spaced members, so a live run on a conv net keeps moving
 GROUP_LANCZOS_TOL = 1e-3
 RANDOM_GROUP = "random"
+CURVATURE_INTERVALS = 10  # default: every 10th sharpness interval (sharpness.FULL_EVERY: estimates to tolerance)
 
 
 class PerSampleInstrument:
@@ -35,12 +38,31 @@ class PerSampleInstrument:
         self.cfg, self.model, self.data = cfg, model, data
         self.loss = cfg.loss or data.loss
         self.permutation = np.random.default_rng(int(cfg.seed) + 104729).permutation(data.n)
+        self.source = None  # the run's SharpnessInstrument (set by build_instruments): eigenvectors after a resume
+        self.generator = torch.Generator(device=data.x.device)
+        self.generator.manual_seed(int(cfg.seed) + 15485867)
+        self.last = -10**9  # step of the last measurement (spikes are rate-limited against it)
+
+    def interval(self) -> int:
+        """Steps between regular measurements; 0: never."""
+        if self.cfg.per_sample_every > 0:
+            return int(self.cfg.per_sample_every)
+        return CURVATURE_INTERVALS * int(self.cfg.sharpness_every) if self.cfg.sharpness_every > 0 else 0
 
     def due(self, step: int, loss_spike: bool) -> bool:
-        if self.cfg.per_sample_every > 0:
-            return step % self.cfg.per_sample_every == 0
-        every = int(self.cfg.sharpness_every)
-        return every > 0 and (step % every == 0 or loss_spike)
+        every = self.interval()
+        if every <= 0:
+            return False
+        return step % every == 0 or (loss_spike and step - self.last >= max(1, every // 2))
+
+    def state_dict(self) -> dict:
+        """The schedule and the generator (Lanczos restarts); the rest is fixed by the config."""
+        return {"tensors": {"generator": self.generator.get_state().clone()}, "json": {"last": self.last}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if "generator" in state.get("tensors", {}):
+            self.generator.set_state(state["tensors"]["generator"].cpu().to(torch.uint8))
+        self.last = int(state.get("json", {}).get("last", self.last))
 
     def groups(self, ctx: StepContext) -> dict[str, list[int]]:
         """The tracked groups (valid ids only) plus the random baseline group."""
@@ -55,18 +77,26 @@ class PerSampleInstrument:
         out[RANDOM_GROUP] = sorted(int(i) for i in self.permutation[: max(1, min(size, self.data.n))])
         return out
 
-    @staticmethod
-    def top_vector(shared: dict) -> torch.Tensor | None:
+    def top_vector(self, shared: dict) -> torch.Tensor | None:
+        """v from the latest sharpness estimate (shared; after a resume, the restored instrument's)."""
         flat = shared.get("top_eigvecs_flat")
         if flat is not None:
             return flat[0]
         vecs = shared.get("top_eigvecs")
-        return flatten(vecs[0]) if vecs else None
+        if vecs:
+            return flatten(vecs[0])
+        history = getattr(self.source, "history", None)
+        return history[0][1][0] if history else None
+
+    def hvp_method(self, shared: dict) -> str:
+        """The sharpness instrument's HVP method (it may have fallen back to double-backward)."""
+        return shared.get("hvp_method") or getattr(self.source, "method", None) or auto_method(self.model)
 
     def measure(self, ctx: StepContext) -> Measurement:
         v_flat = self.top_vector(ctx.shared)
         if v_flat is None:
             return Measurement()
+        self.last = ctx.step
         groups = self.groups(ctx)
         ids = sorted({i for members in groups.values() for i in members})
         named = trainable(self.model)
@@ -79,7 +109,7 @@ class PerSampleInstrument:
             vals = PerSampleCurvature(self.model, self.loss, self.cfg.label_smoothing, params, buffers).values(
                 self.data.x[idx], self.data.y[idx], v)
             position = {sample: row for row, sample in enumerate(ids)}
-            method = ctx.shared.get("hvp_method", "double-backward")  # as chosen by the sharpness instrument
+            method = self.hvp_method(ctx.shared)
             group_stats = {name: self._group(members, [position[i] for i in members], vals, v_flat, buffers, method)
                            for name, members in groups.items()}
         per_sample = {"ids": ids, "grad_norm": vals.grad_norm.tolist(), "vHv": vals.vHv.tolist(),
@@ -91,7 +121,8 @@ class PerSampleInstrument:
         op = LossHessian(self.model, self.data.x[sel], self.data.y[sel], self.loss, self.cfg.label_smoothing,
                          self.cfg.chunk_size, method, bn_buffers=buffers)
         rows_t = torch.as_tensor(rows, dtype=torch.long, device=vals.loss.device)
-        eig = lanczos_top(op.hvp, v_flat.clone(), k=1, tol=GROUP_LANCZOS_TOL, max_iter=GROUP_LANCZOS_STEPS)
+        eig = lanczos_top(op.hvp, v_flat.clone(), k=1, tol=GROUP_LANCZOS_TOL, max_iter=GROUP_LANCZOS_STEPS,
+                          generator=self.generator)
         return {"loss": float(vals.loss[rows_t].mean()), "grad_norm": float(op.gradient().norm()),
                 "top_eig": eig.eigenvalues[0], "top_eig_residual": eig.residuals[0],
                 "vHv": float(vals.vHv[rows_t].mean()), "size": len(members)}

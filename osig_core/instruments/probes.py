@@ -73,6 +73,13 @@ class ProbeInstrument:
     def due(self, step: int, loss_spike: bool) -> bool:
         return self.active and step % max(1, int(self.cfg.probe_every)) == 0
 
+    def state_dict(self) -> dict:
+        """Probes keep no state between measurements (everything is fixed by the config)."""
+        return {"tensors": {}, "json": {}}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
     @torch.no_grad()
     def measure(self, ctx: StepContext) -> Measurement:
         if not self.active:

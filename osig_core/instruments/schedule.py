@@ -15,8 +15,10 @@ def build_instruments(cfg: RunConfig, model: torch.nn.Module, data: Dataset, spe
     if cfg.sharpness_every > 0:
         from osig_core.instruments.per_sample import PerSampleInstrument
         from osig_core.instruments.sharpness import SharpnessInstrument
-        out.append(SharpnessInstrument(cfg, model, data, spec, device))
-        out.append(PerSampleInstrument(cfg, model, data, spec, device))
+        sharpness = SharpnessInstrument(cfg, model, data, spec, device)
+        per_sample = PerSampleInstrument(cfg, model, data, spec, device)
+        per_sample.source = sharpness  # its eigenvectors, also right after a resume
+        out += [sharpness, per_sample]
     if cfg.probes and data.kind == "image":
         from osig_core.instruments.probes import ProbeInstrument
         out.append(ProbeInstrument(cfg, model, data, spec, device))

@@ -5,6 +5,12 @@ Due every `cfg.sharpness_every` steps (step 0 included), on a loss spike, and on
 Lanczos on HVPs of the loss the optimiser minimises (GD: the full-batch mean in chunks; minibatch
 optimizers: the full training set, or a fixed `--sharpness-subset`). For Adam it also estimates the
 preconditioned sharpness lambda_max(P^-1 H) that Adam's threshold applies to.
+
+Cost: most estimates are cheap updates, Lanczos from the previous eigenvector stopped as soon as the
+certified bound is within `--sharpness-cheap-tol` (usually after 1-2 HVPs: a Rayleigh quotient and its residual,
+or one Krylov step more); when the bound does not get there (the eigenvector moved) Lanczos simply
+continues to `--sharpness-tol`. The first estimate and every FULL_EVERY-th interval run to the
+tolerance. Each stored value carries its certified bound and whether it met the tolerance.
 See docs/curvature.md for the keys.
 """
 from __future__ import annotations
@@ -17,13 +23,14 @@ import torch
 from osig_core.data.base import Dataset, balanced_subset
 from osig_core.instruments.adam_precond import adam_denominators, adam_learning_rates
 from osig_core.instruments.base import Measurement, StepContext
-from osig_core.instruments.hvp import DEFAULT_HVP_METHOD, LossHessian, flat_params, trainable, unflatten
+from osig_core.instruments.hvp import LossHessian, auto_method, flat_params, trainable, unflatten
 from osig_core.instruments.lanczos import EigResult, lanczos_top, warm_start
 from osig_core.instruments.layer_curvature import curvature_shares
 
 FOLLOW_STEPS = 5  # after a threshold crossing, estimate again on each of the next few steps
 BASIS_BYTES = 1.5e9  # cap on the Lanczos basis memory (sets the iteration limit for big models)
 WARM_HISTORY = 2  # previous estimates whose eigenvectors may seed the next Lanczos run
+FULL_EVERY = 10  # at steps that are multiples of FULL_EVERY * sharpness_every, Lanczos runs to the tolerance
 
 
 def sharpness_indices(cfg, data: Dataset) -> torch.Tensor | None:
@@ -65,7 +72,7 @@ class SharpnessInstrument:
         ids = sharpness_indices(cfg, data)
         self.x, self.y = (data.x, data.y) if ids is None else (data.x[ids], data.y[ids])
         self.loss = cfg.loss or data.loss
-        self.method = DEFAULT_HVP_METHOD
+        self.method = auto_method(model)
         self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
         self.precond_history: list[tuple[int, torch.Tensor]] = []
         self.theta_ref: torch.Tensor | None = None
@@ -75,6 +82,38 @@ class SharpnessInstrument:
         self.last_side: bool | None = None  # was the last estimate above the threshold?
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(cfg.seed) + 7919)
+
+    # ------------------------------------------------------------------ state (checkpoints)
+    def state_dict(self) -> dict:
+        """Everything that shapes later estimates: warm-start vectors, reference weights, the random
+        generator, the schedule. {"tensors": plain CPU tensors (safetensors), "json": JSON-able}."""
+        tensors = {"generator": self.generator.get_state().clone()}
+        doc = {"method": self.method, "last_burst": self.last_burst, "last_estimate": self.last_estimate,
+               "follow_until": self.follow_until, "last_side": self.last_side}
+        for key, history in (("history", self.history), ("precond_history", self.precond_history)):
+            doc[key] = [step for step, _ in history]
+            tensors.update({f"{key}.{i}": v.detach().cpu().contiguous().clone() for i, (_, v) in enumerate(history)})
+        if self.theta_ref is not None:
+            tensors["theta_ref"] = self.theta_ref.detach().cpu().contiguous().clone()
+        return {"tensors": tensors, "json": doc}
+
+    def load_state_dict(self, state: dict) -> None:
+        tensors, doc = state.get("tensors", {}), state.get("json", {})
+        if "generator" in tensors:
+            self.generator.set_state(tensors["generator"].cpu().to(torch.uint8))
+        self.method = str(doc.get("method", self.method))
+        for key in ("last_burst", "last_estimate", "follow_until"):
+            if key in doc:
+                setattr(self, key, int(doc[key]))
+        side = doc.get("last_side")
+        self.last_side = None if side is None else bool(side)
+        like = self.x.new_empty(0, dtype=next(self.model.parameters()).dtype)
+        for key in ("history", "precond_history"):
+            steps = doc.get(key, [])
+            setattr(self, key, [(int(step), tensors[f"{key}.{i}"].to(device=like.device, dtype=like.dtype))
+                                for i, step in enumerate(steps)])
+        if "theta_ref" in tensors:
+            self.theta_ref = tensors["theta_ref"].to(device=like.device, dtype=like.dtype)
 
     # ------------------------------------------------------------------ schedule
     def due(self, step: int, loss_spike: bool) -> bool:
@@ -100,12 +139,18 @@ class SharpnessInstrument:
             return [history[0][1], history[1][1]]
         return [history[0][1]] if history else []
 
+    def full_due(self, step: int, history: list[tuple[int, torch.Tensor]]) -> bool:
+        """Run Lanczos to the tolerance (not a cheap update): cold, or on every FULL_EVERY-th interval."""
+        return not history or step % (FULL_EVERY * max(1, int(self.cfg.sharpness_every))) == 0
+
     def _lanczos(self, matvec, history: list[tuple[int, torch.Tensor]], step: int, dim: int,
-                 like: torch.Tensor, k: int) -> EigResult:
+                 like: torch.Tensor, k: int, full: bool) -> EigResult:
         max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
         v0 = warm_start(self._seeds(history, step), dim, like.device, like.dtype, generator=self.generator)
-        return lanczos_top(matvec, v0, k=k, tol=float(self.cfg.sharpness_tol), max_iter=max_iter,
-                           generator=self.generator)
+        tol = float(self.cfg.sharpness_tol)
+        cheap = float(self.cfg.sharpness_cheap_tol)
+        accept = None if full or cheap <= 0 else max(tol, cheap)
+        return lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator, accept_tol=accept)
 
     def measure(self, ctx: StepContext) -> Measurement:
         cfg = self.cfg
@@ -116,7 +161,8 @@ class SharpnessInstrument:
         op = LossHessian(self.model, x, y, self.loss, cfg.label_smoothing, cfg.chunk_size, self.method,
                          reduce=reduce, n_total=len(self.x))
         theta = flat_params(self.model)
-        res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)))
+        full = self.full_due(ctx.step, self.history)
+        res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)), full)
         self.method = op.method  # keep a fallback to double-backward for later estimates
         vectors = _align_signs(res.vectors, self.history[0][1] if self.history else None)
         self.last_estimate = ctx.step
@@ -128,12 +174,16 @@ class SharpnessInstrument:
             "sharpness": res.eigenvalues[0],
             "threshold": threshold,
             "eig_residual": res.residuals[0],
+            "eig_bound": res.bounds[0],
+            "eig_converged": float(res.converged),
             "sharpness_subset": float(op.n_total),
         }
         for i, lam in enumerate(res.eigenvalues[1:], start=2):
             scalars[f"sharpness_{i}"] = lam
-        eig_record = {"eigenvalues": res.eigenvalues, "residuals": res.residuals, "hvps": raw_hvps,
-                      "converged": res.converged, "method": op.method, "subset": op.n_total}
+        eig_record = {"eigenvalues": res.eigenvalues, "residuals": res.residuals, "bounds": res.bounds,
+                      "hvps": raw_hvps, "converged": res.converged,
+                      "mode": "full" if full or cfg.sharpness_cheap_tol <= 0 else "cheap",
+                      "method": op.method, "subset": op.n_total}
 
         scalars["proj_top"] = self._projection(ctx, theta, vectors[0], eig_record)
         watched = res.eigenvalues[0]
@@ -174,17 +224,19 @@ class SharpnessInstrument:
         params = [p for _, p in trainable(self.model)]
         denom = adam_denominators(ctx.optimizer, params, self.cfg)
         if denom is None:
-            scalars["precond_sharpness"] = scalars["adam_eff_step"] = float("nan")
+            scalars["precond_sharpness"] = scalars["adam_eff_step"] = scalars["precond_bound"] = float("nan")
             self.precond_history = []
             return float("nan")
         before = op.hvps
-        pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1)
+        full = self.full_due(ctx.step, self.precond_history)
+        pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1, full)
         self.precond_history = [(ctx.step, pres.vectors)] + self.precond_history[: WARM_HISTORY - 1]
         step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
         scalars["precond_sharpness"] = pres.eigenvalues[0]
         scalars["adam_eff_step"] = abs(float(torch.dot(step_sizes, v)))
+        scalars["precond_bound"] = pres.bounds[0]
         record["precond"] = {"eigenvalue": pres.eigenvalues[0], "residual": pres.residuals[0],
-                             "hvps": op.hvps - before, "converged": pres.converged}
+                             "bound": pres.bounds[0], "hvps": op.hvps - before, "converged": pres.converged}
         return pres.eigenvalues[0]
 
     def _follow_crossing(self, step: int, value: float, threshold: float) -> None:
