@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import reprlib
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -152,6 +153,8 @@ class RunConfig:
             if p not in PROBE_BLOCKS and not p.startswith(FEATURE_PROBE) and not Path(p).is_file():
                 bad(f"probe image '{p}' does not exist (built-in probes: {', '.join(PROBE_BLOCKS)}, "
                     f"or {FEATURE_PROBE}NAME for a planted feature)")
+        from osig_core.config_bounds import check_bounds
+        check_bounds(self, bad)
         return self
 
     # ------------------------------------------------------------------ (de)serialisation
@@ -170,6 +173,9 @@ class RunConfig:
         """Build from a mapping, refusing unknown keys and wrong types with one sentence."""
         known = {f.name: f for f in fields(cls)}
         kwargs: dict[str, Any] = {}
+        if not isinstance(d, dict):
+            raise ConfigError(f"{source}: settings must be a table of names and values, got {type(d).__name__}")
+        check_nesting(d, source)
         for key, value in d.items():
             name = key.replace("-", "_")
             if name not in known:
@@ -187,6 +193,7 @@ class RunConfig:
 
 CPU_WIDTHS = {"vgg11": 0.25, "vgg11-bn": 0.25, "resnet18": 0.125, "vit": 0.5}
 
+
 PROBE_BLOCKS = ("sky", "red", "green", "white", "black")
 FEATURE_PROBE = "feature:"  # `feature:sky`: the dataset's planted feature drawn alone (Dataset.feature_images)
 
@@ -196,10 +203,14 @@ _OPTIONAL_FLOAT = {"width"}
 _OPTIONAL_INT = {"n", "n_test", "batch_size", "track", "sharpness_subset"}
 
 
+_SHORT = reprlib.Repr()  # a value quoted in a message: short, whatever its size or depth
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 2, 60, 60, 4, 4
+
+
 def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
     """Accept TOML/JSON values of the right kind (ints for floats too); refuse the rest clearly."""
     def wrong(kind: str) -> ConfigError:
-        return ConfigError(f"{source}: '{name}' must be {kind}, got {value!r}")
+        return ConfigError(f"{source}: '{name}' must be {kind}, got {_SHORT.repr(value)}")
 
     if name in _OPTIONAL_FLOAT and value is None:
         return None
@@ -235,6 +246,23 @@ def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
     return value
 
 
+MAX_NESTING = 3  # the deepest a config goes: [run] table > probes list > string
+
+
+def check_nesting(value: Any, source: str) -> None:
+    """Refuse values nested deeper than any setting (iteratively: a hostile file may nest thousands
+    deep, which recursion, repr and json.dumps cannot handle)."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ConfigError(f"{source}: values are nested more than {MAX_NESTING} deep; no osig setting is")
+        if isinstance(v, dict):
+            stack.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, depth + 1) for x in v)
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
@@ -243,6 +271,11 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file '{p}' is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"config file '{p}': values are nested more than {MAX_NESTING} deep; no osig setting is") from None
+    except OSError as e:
+        raise ConfigError(f"config file '{p}' cannot be read ({e.strerror or e})") from None
+    check_nesting(data, f"config file '{p}'")
     # allow either flat keys or a [run] table
     if set(data) == {"run"} and isinstance(data["run"], dict):
         data = data["run"]

@@ -127,6 +127,9 @@ def build_config(flags: dict[str, Any], config_path: Path | None) -> RunConfig:
     toml = read_toml(config_path) if config_path is not None else {}
     base: dict[str, Any] = {}
     preset = given.get("preset") or toml.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        from osig_core.config import ConfigError
+        raise ConfigError(f"{config_path}: 'preset' must be a preset name (a string; see `osig presets`), got {type(preset).__name__}")
     if preset:
         from osig_core.presets import preset_config
         base.update(preset_config(preset))
