@@ -94,3 +94,12 @@ def test_fashion_presets_run_and_report_at_the_tiny_size(tmp_path):
     assert set(out.reports) == set(suite_presets("fashion-mnist"))
     assert all(rep.checks for rep in out.reports.values())
     assert PRESETS["fm-pairs"].suite == "fashion-mnist"
+
+
+@pytest.mark.skipif(not FMNIST.is_dir(), reason="Fashion-MNIST files not installed (dataset-fashion-mnist)")
+def test_cli_real_runs_the_fashion_presets_and_prints_the_claims_table(cli, tmp_path):
+    code, out, err = cli("reproduce", "--real", "--scale", "tiny", "--only", "fm-fig1-gd", "--jobs", "1",
+                         "--root", tmp_path)
+    assert code in (0, 1), err  # 1: a claim failed at this tiny size
+    assert "fashion-mnist presets" in err + out and "fm-fig1-gd" in out and "non-monotonically" in " ".join(out.split())
+    assert (tmp_path / "fm-fig1-gd" / "report" / "report.md").is_file() and (tmp_path / "summary.md").is_file()
