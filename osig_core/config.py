@@ -193,6 +193,20 @@ class RunConfig:
 
 CPU_WIDTHS = {"vgg11": 0.25, "vgg11-bn": 0.25, "resnet18": 0.125, "vit": 0.5}
 
+# Settings a model gets on CPU when neither a flag, a --config file nor a preset sets them, so that
+# its bare command shows the paper's picture live on 2 cores (docs/cpu-defaults.md has the numbers).
+# VGG-11 (`osig watch --model vgg11 --optim gd`, the paper's Figure 1): at width 1/8 the output layer
+# scaled by 0.3 starts the sharpness at 10, well below 2/eta = 40; GD sharpens up to 40 within ~30
+# steps and then hovers there while the loss keeps falling, unevenly. n = 1000 keeps a step ~0.3 s.
+CPU_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "vgg11": {"width": 0.125, "head_scale": 0.3, "n": 1000, "sharpness_every": 10},
+}
+
+
+def cpu_model_defaults(model: str, device_type: str) -> dict[str, Any]:
+    """The settings `model` gets by default on `device_type` (empty on a GPU); callers apply them
+    beneath everything the user set (osig_tui.config_flags.build_config)."""
+    return {} if device_type == "cuda" else dict(CPU_MODEL_DEFAULTS.get(model, {}))
 
 PROBE_BLOCKS = ("sky", "red", "green", "white", "black")
 FEATURE_PROBE = "feature:"  # `feature:sky`: the dataset's planted feature drawn alone (Dataset.feature_images)

@@ -45,14 +45,27 @@ def export_npz(run, out: Path, with_losses: bool = False) -> None:
     _write_whole(out, write)
 
 
-def export_csv(run, out: Path) -> None:
+def export_csv(run, out: Path, with_losses: bool = False) -> None:
+    """One row per step: the scalars, and with `with_losses` every sample's loss at that step
+    (columns loss_0 .. loss_{N-1}, blank on a step without a loss row). Losses are stored as
+    float16, which 5 significant digits give back exactly."""
     m = run.metrics()
     keys = [k for k in m if k != "time"]
+    rows_of: dict[int, int] = {}
+    losses = None
+    if with_losses:
+        losses = run.losses()
+        rows_of = {int(s): r for r, s in enumerate(run.loss_steps())}
+    n = 0 if losses is None else losses.shape[1]
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(keys)
+            w.writerow(keys + [f"loss_{i}" for i in range(n)])
             for i in range(len(m["step"])):
-                w.writerow([int(m["step"][i])] + ["" if np.isnan(m[k][i]) else repr(float(m[k][i])) for k in keys[1:]])
+                row = [int(m["step"][i])] + ["" if np.isnan(m[k][i]) else repr(float(m[k][i])) for k in keys[1:]]
+                r = rows_of.get(int(m["step"][i]))
+                if losses is not None:
+                    row += [""] * n if r is None else ["" if v != v else f"{v:.5g}" for v in np.asarray(losses[r], np.float32).tolist()]
+                w.writerow(row)
     _write_whole(out, write)

@@ -86,13 +86,13 @@ def show_command(run: Path = typer.Argument(..., help="Run directory.")) -> None
 @app.command("export")
 def export_command(run: Path = typer.Argument(..., help="Run directory."),
                    out: Path = typer.Argument(..., help="OUT.npz (arrays) or OUT.csv (per-step scalars)."),
-                   losses: bool = typer.Option(False, "--losses", help="Include the [T, N] per-sample loss matrix (npz).")) -> None:
+                   losses: bool = typer.Option(False, "--losses", help="Include every sample's loss at every step (npz: the [T, N] matrix; csv: columns loss_0..loss_N-1).")) -> None:
     """Export per-step scalars (and optionally every sample's losses) to npz or csv."""
     from osig_core import open_run
     from osig_core.export import export_csv, export_npz
     r = open_run(run)
     if out.suffix == ".csv":
-        export_csv(r, out)
+        export_csv(r, out, with_losses=losses)
     elif out.suffix == ".npz":
         export_npz(r, out, with_losses=losses)
     else:

@@ -22,7 +22,7 @@ from osig_core.config import RunConfig
 FLAG_HELP: dict[str, tuple[str, str]] = {
     "model": ("Model: mlp, cnn, vgg11, vgg11-bn, resnet18, vit, gpt, linear2, an installed plugin (osig list) or pkg.module:factory.", "What to train"),
     "head_scale": ("Multiply the output layer's initial weights by this (< 1 starts with lower sharpness, below 2/eta).", "What to train"),
-    "width": ("Scale every hidden size (0.02 gives a few units per layer; default: 1 on a GPU, a per-model size that keeps CPU runs live).", "What to train"),
+    "width": ("Scale every hidden size (0.02 gives a few units per layer; on CPU a model may default to a size that keeps runs live).", "What to train"),
     "data": ("Dataset: synthetic, cifar10, fashion-mnist, chebyshev, toy-linear, text, npz:PATH, text:PATH, an installed plugin (osig list) or pkg.module:factory.", "What to train"),
     "data_dir": ("Where cifar10 / fashion-mnist files live (downloaded there when online).", "What to train"),
     "n": ("Training samples (deterministic class-balanced subset).", "What to train"),
@@ -98,6 +98,28 @@ def _plugin_note(field: str) -> str:
     return f" Installed plugins: {', '.join(found)}." if found else ""
 
 
+_NONE_DEFAULTS = {"track": "all samples", "sharpness_subset": "all samples"}  # other None defaults: the help says
+
+
+def _default_text(f: dataclasses.Field) -> str | bool:
+    """`--help`'s "[default: ...]" for a config flag (the flag itself defaults to None so that we know
+    what was given): RunConfig's default, then the models whose CPU defaults differ from it."""
+    from osig_core.config import CPU_MODEL_DEFAULTS, CPU_WIDTHS
+    value = f.default_factory() if f.default is dataclasses.MISSING else f.default
+    if isinstance(value, bool):
+        text = "on" if value else "off"
+    elif value is None or value == []:
+        text = _NONE_DEFAULTS.get(f.name, "")
+    else:
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+    cpu = {m: d[f.name] for m, d in CPU_MODEL_DEFAULTS.items() if f.name in d}
+    if f.name == "width":
+        text, cpu = "1", {**CPU_WIDTHS, **cpu}
+    if cpu:
+        text += "; on CPU " + ", ".join(f"{m} {v:g}" if isinstance(v, float) else f"{m} {v}" for m, v in cpu.items())
+    return text or False
+
+
 def config_parameters() -> list[inspect.Parameter]:
     params = []
     for f in dataclasses.fields(RunConfig):
@@ -107,7 +129,7 @@ def config_parameters() -> list[inspect.Parameter]:
         decls = [flag, f"--no-{f.name.replace('_', '-')}"] if f.type in ("bool", bool) else [flag]
         if f.type in ("bool", bool):
             decls = [f"{flag}/--no-{f.name.replace('_', '-')}"]
-        opt = typer.Option(None, *decls, help=help_text, rich_help_panel=panel, show_default=False)
+        opt = typer.Option(None, *decls, help=help_text, rich_help_panel=panel, show_default=_default_text(f))
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=_annotation(f)))
     return params
 
@@ -134,9 +156,23 @@ def build_config(flags: dict[str, Any], config_path: Path | None) -> RunConfig:
         from osig_core.presets import preset_config
         base.update(preset_config(preset))
     merged = {**base, **toml}
+    if not preset:  # a preset is a whole experiment: a model's CPU defaults would change it
+        merged = {**_model_defaults({**toml, **given}), **merged}
     cfg = RunConfig.from_dict(merged, source=str(config_path) if config_path else "preset")
     cfg = cfg.replace(**given)
     return cfg.validate()
+
+
+def _model_defaults(chosen: dict[str, Any]) -> dict[str, Any]:
+    """The chosen model's CPU defaults (osig_core.config.CPU_MODEL_DEFAULTS) when it runs on a CPU."""
+    from osig_core.config import CPU_MODEL_DEFAULTS, cpu_model_defaults
+    model, device = chosen.get("model", RunConfig.model), chosen.get("device", RunConfig.device)
+    if not isinstance(model, str) or model not in CPU_MODEL_DEFAULTS or not isinstance(device, str):
+        return {}
+    if device == "auto":
+        from osig_core.setup import resolve_device  # torch: only for a model that has CPU defaults
+        device = resolve_device(device).type
+    return cpu_model_defaults(model, "cuda" if device.startswith("cuda") else device)
 
 
 def _kw(name: str, annotation, option) -> inspect.Parameter:

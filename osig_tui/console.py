@@ -62,10 +62,11 @@ def print_summary(run) -> None:
     t.add_row("model / optimizer", safe(f"{cfg.model} (width {cfg.width}) / {cfg.optim}, lr {cfg.lr}"))
     t.add_row("data", safe(f"{cfg.data}, n={run.n}"))
     t.add_row("steps", f"{run.steps_done()} / {cfg.steps}")
+    regression = not run.classes  # an accuracy means nothing there (the engine's is a tolerance hit rate)
     for key, label in (("train_loss", "train loss"), ("train_acc", "train accuracy"), ("test_acc", "test accuracy"),
                        ("frac_up", "fraction of losses rising"), ("sharpness", "sharpness"), ("threshold", "threshold"),
                        ("opposing_score", "opposing score")):
-        if key in m:
+        if key in m and not (regression and key.endswith("_acc")):
             t.add_row(label, fmt(last_finite(m[key])))
     from osig_core.cost import active_seconds, cost_shares, format_shares, steps_per_second
     rate, active = steps_per_second(m.get("step_time")), active_seconds(m)

@@ -20,7 +20,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 def _param_row(param, ctx) -> list[Text]:
     """[name, short / negative names, type, help + default + required] of one option or argument."""
     if isinstance(param, TyperArgument):
-        name = Text(param.display_name_raw + ("..." if param.metavar is None and param.nargs != 1 else ""), style="bold cyan")
+        name = Text(param.display_name_raw.upper() + ("..." if param.metavar is None and param.nargs != 1 else ""), style="bold cyan")
         short = Text("")
     else:
         longs = [o for o in param.opts if o.startswith("--")]
@@ -28,17 +28,42 @@ def _param_row(param, ctx) -> list[Text]:
         name = Text(",".join(longs), style="bold cyan")
         name.append("/" + ",".join(param.secondary_opts) if param.secondary_opts else "", style="bold magenta")
         short = Text(",".join(shorts), style="bold green")
-    kind = Text(param.display_type_rich(ctx=ctx) or "", style="bold yellow")
+    kind = Text(_value_name(param, ctx), style="bold yellow")
     body = Text(" ".join((getattr(param, "help", None) or "").split()))
     default = param._extract_default_help_str(ctx=ctx)
-    show_str = isinstance(param.show_default, str)
-    if show_str or (default is not None and (param.show_default or ctx.show_default)):
-        text = param._get_default_string(ctx=ctx, show_default_is_str=show_str, default_value=default)
+    if isinstance(param.show_default, str):  # a default described in words (config_flags)
+        body.append(f" [default: {param.show_default}]", style="dim")
+    elif default is not None and (param.show_default or ctx.show_default) and not getattr(param, "is_flag", False):
+        text = param._get_default_string(ctx=ctx, show_default_is_str=False, default_value=default)
         if text:
             body.append(f" [default: {text}]", style="dim")
     if param.required:
         body.append(" [required]", style="dim red")
     return [name, short, kind, body]
+
+
+_VALUE_NAMES = {"str": "TEXT", "int": "INT", "float": "FLOAT", "path": "PATH", "list[str]": "TEXT"}
+
+
+def _value_name(param, ctx) -> str:
+    """What an option takes, as `--lr FLOAT` would say it; nothing for an on/off flag (Typer's own
+    `<bool>` reads as if the flag took a value)."""
+    if getattr(param, "is_flag", False):
+        return ""
+    if param.metavar is not None:
+        return param.metavar
+    raw = (param.display_type_rich(ctx=ctx) or "").strip("<>")
+    return _VALUE_NAMES.get(raw, raw.upper())
+
+
+def _usage(obj, ctx) -> str:
+    """The usage line with arguments as RUN / [RUN] (Typer writes a required one as `{run}`)."""
+    usage = obj.get_usage(ctx)
+    for param in obj.get_params(ctx):
+        if isinstance(param, TyperArgument):
+            name = param.display_name_raw
+            usage = usage.replace("{" + name + "}", name.upper()).replace("[" + name + "]", f"[{name.upper()}]")
+    return usage
 
 
 def _panel(title: str, rows: list[list[Text]]) -> Panel:
@@ -50,7 +75,7 @@ def _panel(title: str, rows: list[list[Text]]) -> Panel:
 
 def render_help(obj, ctx) -> list:
     """The help page of a command or group as Rich renderables."""
-    parts: list = [Padding(Text(obj.get_usage(ctx), style="bold"), 1)]
+    parts: list = [Padding(Text(_usage(obj, ctx), style="bold"), 1)]
     text = inspect.cleandoc(obj.help or "").partition("\f")[0]
     if text:
         first, *rest = text.split("\n\n")
