@@ -8,13 +8,14 @@ import sys
 import numpy as np
 
 import osig_core as osig
+from fixtures.waiting import HANG_S
 
 
 def _run(tmp_path, name, *extra):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     args = [sys.executable, "-m", "osig_tui.cli", "run", "--model", "mlp", "--width", "0.1", "--n", "301",
             "--steps", "8", "--sharpness-every", "4", "--run-dir", str(tmp_path / name), "--quiet", *extra]
-    p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=HANG_S)
     assert p.returncode == 0, p.stderr[-2000:]
     return osig.open_run(tmp_path / name)
 

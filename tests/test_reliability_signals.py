@@ -11,13 +11,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import osig_core as osig
+from fixtures.waiting import HANG_S, process_ended, wait_until
 from osig_core.store import RunStoreError
 
 TINY = ["--model", "mlp", "--width", "0.05", "--n", "100", "--n-test", "50", "--eval-every", "3"]
@@ -31,20 +31,17 @@ def _sentence(err: str) -> str:
     return lines[0]
 
 
-def _wait_for_steps(run_dir: Path, proc: subprocess.Popen, k: int, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc.poll() is None, "the engine ended before it was interrupted"
+def _wait_for_steps(run_dir: Path, proc: subprocess.Popen, k: int) -> None:
+    def reached() -> bool:
         try:
             r = osig.open_run(run_dir)
             done = r.steps_done()
             r.close()
-            if done >= k:
-                return
+            return done >= k
         except RunStoreError:
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"the run did not reach {k} steps in {timeout} s")
+            return False
+    wait_until(reached, f"the run reach {k} steps (the engine ended before it was interrupted)",
+               gone=process_ended(proc), poll=0.02)
 
 
 def _assert_consistent(run) -> int:
@@ -81,9 +78,7 @@ def test_sigint_checkpoints_refuses_second_writers_and_resumes_exactly(cli, tmp_
     try:
         _wait_for_steps(d, proc, 4)
         osig.open_run(d).send_control("pause")  # hold it near step 4 while we look (the signal ends the pause)
-        deadline = time.time() + 30
-        while osig.open_run(d).status()[0] != "paused" and time.time() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: osig.open_run(d).status()[0] == "paused", "the engine pause", gone=process_ended(proc))
         # one writer: plain, forced and resuming second writers are all refused, nothing is touched
         code, _, err = cli("run", *TINY, "--steps", "3", "--run-dir", d, "--quiet")
         assert code == 2 and "already holds a run" in _sentence(err)
@@ -109,10 +104,10 @@ def test_sigint_checkpoints_refuses_second_writers_and_resumes_exactly(cli, tmp_
         for t in threads:
             t.start()
         for t in threads:
-            t.join(60)
+            t.join(HANG_S)
         assert not problems, problems
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=HANG_S)
     finally:
         proc.kill()
     assert proc.returncode == 130, err.decode()
@@ -139,7 +134,7 @@ def test_sigterm_to_a_detached_engine_stops_cleanly_and_resumes_exactly(cli, tmp
     try:
         _wait_for_steps(d, proc, 3)
         os.kill(proc.pid, signal.SIGTERM)
-        assert proc.wait(60) == 130
+        assert proc.wait(HANG_S) == 130
     finally:
         proc.kill()
     log = (d / "engine.log").read_text()
@@ -181,7 +176,7 @@ def test_sigkill_mid_step_leaves_a_readable_resumable_run(cli, tmp_path):
     k = 11
     p = subprocess.run([sys.executable, "-c", KILL_MID_STEP, str(k), *TINY, "--steps", "18",
                         "--checkpoint-every", "4", "--run-dir", str(d), "--quiet"],
-                       env=ENV, capture_output=True, timeout=120)
+                       env=ENV, capture_output=True, timeout=HANG_S)
     assert p.returncode == -signal.SIGKILL, p.stderr.decode()
     assert (d / "losses.f16").stat().st_size > k * 100 * 2  # the half row is on disk ...
     run = osig.open_run(d)
@@ -288,7 +283,7 @@ def test_a_reader_holding_the_loss_matrix_survives_a_resume(tmp_path):
         engine.start_resume()
         engine.writer.close()
         assert osig.open_run(d).losses().shape[0] == 8
-        out, err = reader.communicate("go\n", timeout=60)
+        out, err = reader.communicate("go\n", timeout=HANG_S)
     finally:
         reader.kill()
     assert reader.returncode == 0, (reader.returncode, err)

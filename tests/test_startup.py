@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.synthetic_run import write_run
+from fixtures.waiting import HANG_S
 
 TESTS = Path(__file__).resolve().parent
 HEAVY = ("torch", "safetensors", "osig_core.engine", "osig_core.data")
@@ -36,7 +37,7 @@ def run_dir(tmp_path_factory):
 
 def osig(*args: str, cwd: Path) -> dict:
     p = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, cwd=cwd,
-                       env={"COLUMNS": "100", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(TESTS.parent)}, timeout=600)
+                       env={"COLUMNS": "100", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(TESTS.parent)}, timeout=HANG_S)
     assert p.stdout.strip(), p.stderr
     result = json.loads(p.stdout.strip().splitlines()[-1])
     result["out"] = p.stdout
@@ -77,10 +78,10 @@ from osig_tui.app import WatchApp
 async def main():
     app = WatchApp({str(run_dir)!r}, image_mode="halfcell")
     async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot, timeout=300)
+        await ready(pilot)
 asyncio.run(main())
 print(sorted(m for m in sys.modules if m in {HEAVY!r}))
 """
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=HANG_S)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip().splitlines()[-1] == "[]"

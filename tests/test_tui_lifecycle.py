@@ -11,6 +11,7 @@ import time
 import pytest
 
 from fixtures.synthetic_run import write_run
+from fixtures.waiting import HANG_S
 from fixtures.tui_pilot import ready, wait_for
 from osig_core.store.reader import RunReader
 from osig_tui import lifecycle as LC
@@ -56,7 +57,7 @@ def test_cli_errors_come_before_any_screen(tmp_path, cli):
 def test_bad_flags_show_the_engines_own_sentence(tmp_path):
     root = tmp_path / "runs"
     p = subprocess.run([sys.executable, "-m", "osig_tui.cli", "watch", "--model", "nope", "--root", str(root)],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=HANG_S)
     assert p.returncode == 2, p.stderr
     assert "unknown model 'nope'" in p.stderr and "Traceback" not in p.stderr
     assert not root.exists() or not any(root.iterdir())  # no empty run directory left behind
@@ -66,29 +67,29 @@ def test_detached_engine_pause_resume_checkpoint_detach_reattach_stop(tmp_path):
     run_dir = tmp_path / "live"
     proc = LC.start_detached(ENGINE_FLAGS, run_dir)
     try:
-        LC.wait_until_ready(run_dir, proc, timeout=120)
+        LC.wait_until_ready(run_dir, proc, timeout=HANG_S)
         assert (run_dir / LC.ENGINE_LOG).is_file()
         assert os.getsid(proc.pid) == proc.pid  # its own session: a closed terminal does not stop it
 
         async def first(pilot):
             app = pilot.app
             await ready(pilot)
-            await wait_for(pilot, lambda: app.status == "running" and app.progress.last_step is not None, 60)
+            await wait_for(pilot, lambda: app.status == "running" and app.progress.last_step is not None)
             start = app.progress.last_step
-            await wait_for(pilot, lambda: app.progress.last_step > start + 2, 60, "training to advance")
+            await wait_for(pilot, lambda: app.progress.last_step > start + 2, what="training to advance")
             await pilot.press("p")
-            await wait_for(pilot, lambda: app.status == "paused", 30, "the engine to pause")
+            await wait_for(pilot, lambda: app.status == "paused", what="the engine to pause")
             assert RunReader(run_dir).status()[0] == "paused"
             held = app.progress.last_step
             await pilot.press("c")
-            await wait_for(pilot, lambda: any(e["kind"] == "checkpoint" for e in RunReader(run_dir).events()), 30)
+            await wait_for(pilot, lambda: any(e["kind"] == "checkpoint" for e in RunReader(run_dir).events()))
             await pilot.pause(1.0)
             assert RunReader(run_dir).last_step() == held  # paused: no step was taken
             await pilot.press("left_square_bracket")  # history is browsable while paused
             await wait_for(pilot, lambda: app.view.step == held - 1)
             await pilot.press("p")
-            await wait_for(pilot, lambda: app.status == "running", 30, "the engine to resume")
-            await wait_for(pilot, lambda: app.progress.last_step > held + 1, 60)
+            await wait_for(pilot, lambda: app.status == "running", what="the engine to resume")
+            await wait_for(pilot, lambda: app.progress.last_step > held + 1)
             await pilot.press("q")
             assert isinstance(app.screen, QuitScreen)
             await pilot.press("l")  # leave it running
@@ -102,11 +103,11 @@ def test_detached_engine_pause_resume_checkpoint_detach_reattach_stop(tmp_path):
         async def second(pilot):
             app = pilot.app
             await ready(pilot)
-            await wait_for(pilot, lambda: app.progress.last_step > seen, 60, "new steps after re-attaching")
+            await wait_for(pilot, lambda: app.progress.last_step > seen, what="new steps after re-attaching")
             await pilot.press("s")
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
-            await wait_for(pilot, lambda: app.status == "stopped", 60, "the engine to stop")
+            await wait_for(pilot, lambda: app.status == "stopped", what="the engine to stop")
             assert "stopped at step" in app.progress.reason
             await pilot.press("q")  # no longer live: quits without asking
 
