@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from osig_core.config import ConfigError, RunConfig
+from osig_core.store import integrity as I
 from osig_core.store import layout as L
 
 LIVE_STATUSES = ("starting", "running", "paused")
@@ -74,6 +75,12 @@ class RunReader:
         except sqlite3.DatabaseError as e:
             raise L.RunStoreError(f"'{db_path}' is not a readable osig database ({e})") from None
         self._mm: dict[str, tuple[int, np.memmap]] = {}
+        self._verified_rows: dict[str, int] = {}  # rows 0..k-1 of a row file matched their checksums
+        self._verified_files: set[str] = set()
+        self._blocks_ok: dict[int, bool] = {}
+        tables = {t for (t,) in self._q("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self._has_row_sums = "row_checksums" in tables  # runs written before checksums have none
+        self._has_block_sums = "block_checksums" in tables
         self._check_sample_count(cfg_path)
 
     def _check_sample_count(self, cfg_path: Path) -> None:
@@ -94,6 +101,7 @@ class RunReader:
         if isinstance(classes, list) and classes and labels.dtype.kind in "iu" and self.n:
             top, low = int(labels.max()), int(labels.min())
             if top >= len(classes) or low < 0:
+                self._verify_sample_file(self.dir / L.SAMPLES_DIR / "labels.npy")  # a damaged byte says so
                 raise L.RunStoreError(f"'{cfg_path}' names {len(classes)} classes but "
                                       f"'{self.dir / L.SAMPLES_DIR / 'labels.npy'}' holds label {top if low >= 0 else low}; "
                                       f"the run directory is inconsistent")
@@ -176,7 +184,54 @@ class RunReader:
             raise L.RunStoreError(f"'{path}' is missing, though the run recorded {rows} rows in it")
         if path.stat().st_size < need:
             raise L.RunStoreError(f"'{path}' is truncated: it holds fewer rows than the run recorded")
-        return np.memmap(path, dtype=dtype, mode="r", shape=(rows, self.n))
+        mm = np.memmap(path, dtype=dtype, mode="r", shape=(rows, self.n))
+        self._verify_rows(name, mm)
+        return mm
+
+    def _verify_rows(self, name: str, mm: np.ndarray) -> None:
+        """Each row not yet checked against the CRC committed with it (once per reader: incremental
+        reads check only the new rows)."""
+        done = self._verified_rows.get(name, 0)
+        if not self._has_row_sums or done >= len(mm):
+            return
+        column = "losses" if name == L.LOSSES_FILE else "preds"
+        for row, crc in self._q(f"SELECT row, {column} FROM row_checksums WHERE row >= ? AND row < ? ORDER BY row",
+                                (done, len(mm))):
+            if not isinstance(row, int) or not 0 <= row < len(mm) or I.crc_bytes(mm[row]) != crc:
+                step = self._q("SELECT step FROM steps WHERE row = ?", (row,))
+                at = f" (step {step[0][0]})" if step else ""
+                raise L.RunStoreError(f"'{self.dir / name}' row {row}{at} does not match its checksum: the file was "
+                                      f"changed or damaged after it was written")
+        self._verified_rows[name] = len(mm)
+
+    def _verify_sample_file(self, path: Path) -> None:
+        """A sample file against samples/checksums.json, once per reader (absent in older runs)."""
+        if path.name in self._verified_files:
+            return
+        try:
+            sums = I.sample_checksums(path.parent)
+        except ValueError as e:
+            raise L.RunStoreError(str(e)) from None
+        if sums is not None and path.name in sums:
+            try:
+                crc = I.crc_file(path)
+            except OSError as e:
+                raise L.RunStoreError(f"'{path}' is missing or unreadable ({e.strerror or e})") from None
+            if crc != sums[path.name]:
+                raise L.RunStoreError(f"'{path}' does not match its checksum: the file was changed or damaged "
+                                      f"after it was written")
+        self._verified_files.add(path.name)
+
+    def _block_ok(self, block: int, path: Path) -> bool:
+        """A transposed block matches the checksum written with it (checked once per reader); a block
+        that does not is skipped: the rows it copies are read instead."""
+        if block not in self._blocks_ok:
+            ok = True
+            if self._has_block_sums:
+                found = self._q("SELECT crc FROM block_checksums WHERE block = ?", (block,))
+                ok = not found or I.crc_file(path) == found[0][0]
+            self._blocks_ok[block] = ok
+        return self._blocks_ok[block]
 
     @_stored(L.DB_FILE)
     def covered_steps(self) -> int:
@@ -221,7 +276,8 @@ class RunReader:
         tdir = self.dir / L.LOSSES_T_DIR
         while done + L.BLOCK_ROWS <= total:
             path = tdir / L.block_name(done // L.BLOCK_ROWS)
-            if not path.is_file() or path.stat().st_size < self.n * L.BLOCK_ROWS * 2:
+            if not path.is_file() or path.stat().st_size < self.n * L.BLOCK_ROWS * 2 \
+                    or not self._block_ok(done // L.BLOCK_ROWS, path):
                 break
             block = np.memmap(path, dtype=np.float16, mode="r", shape=(self.n, L.BLOCK_ROWS))
             out[done:done + L.BLOCK_ROWS, order] = block[sorted_ids].T
@@ -324,8 +380,12 @@ class RunReader:
             return {}
         out = {}
         for k, ids in self._load_json(p).items():
+            ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+            if ids.size and (ids.min() < 0 or ids.max() >= self.n):  # -1 would silently mark the last sample
+                raise L.RunStoreError(f"'{p}' is corrupt: feature '{str(k)[:40]}' names sample id "
+                                      f"{int(ids.min() if ids.min() < 0 else ids.max())}, outside 0-{self.n - 1}")
             mask = np.zeros(self.n, bool)
-            mask[np.asarray(ids, dtype=np.int64)] = True
+            mask[ids] = True
             out[k] = mask
         return out
 
@@ -336,6 +396,8 @@ class RunReader:
     def _load_npy(self, name: str, mmap: bool = False) -> np.ndarray:
         """One array per sample (first axis N), or RunStoreError: consumers index it by sample id."""
         p = self.dir / L.SAMPLES_DIR / name
+        if p.is_file():
+            self._verify_sample_file(p)
         try:
             arr = np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
         except Exception as e:  # noqa: BLE001 - a damaged header fails in many ways (EOF, SyntaxError, ...)
@@ -345,9 +407,11 @@ class RunReader:
         return arr
 
     def _load_json(self, p: Path) -> Any:
+        if p.is_file():
+            self._verify_sample_file(p)
         try:
             return json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             raise L.RunStoreError(f"'{p}' is missing or corrupt ({e})") from None
 
     # ------------------------------------------------------------------ checkpoints

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from osig_core.store import integrity as I
 from osig_core.store import layout as L
 
 
@@ -69,7 +70,7 @@ class RunWriter:
         tmp_db = self.dir / (L.DB_FILE + ".tmp")
         tmp_db.unlink(missing_ok=True)
         con = L.connect(tmp_db)
-        con.executescript(L.SCHEMA)
+        con.executescript(L.SCHEMA + I.SCHEMA)
         con.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                         [("writer_pid", _json(os.getpid())), ("writer_host", _json(os.uname().nodename))])
         con.commit()
@@ -83,13 +84,16 @@ class RunWriter:
         db_path = self.dir / L.DB_FILE
         try:
             self.db = L.connect(db_path)
-            self.db.executescript(L.SCHEMA)
-            with self.db:
+            self.db.executescript(L.SCHEMA + I.SCHEMA)
+            with self.db:  # one transaction: all of the rollback or none of it
                 for table in ("steps", "records", "group_losses"):
                     self.db.execute(f"DELETE FROM {table} WHERE step > ?", (keep_through_step,))
                 self.db.execute("DELETE FROM pairs WHERE first_step > ?", (keep_through_step,))
                 self.db.execute("UPDATE control SET handled = ? WHERE handled IS NULL", (time.time(),))
-            row = self.db.execute("SELECT MAX(row) FROM steps").fetchone()[0]
+                row = self.db.execute("SELECT MAX(row) FROM steps").fetchone()[0]
+                kept = 0 if not isinstance(row, int) or isinstance(row, bool) else row + 1
+                self.db.execute("DELETE FROM row_checksums WHERE row >= ?", (kept,))
+                self.db.execute("DELETE FROM block_checksums WHERE (block + 1) * ? > ?", (L.BLOCK_ROWS, kept))
         except sqlite3.DatabaseError as e:
             raise L.RunStoreError(f"'{db_path}' cannot be continued: {e}") from None
         if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
@@ -117,17 +121,20 @@ class RunWriter:
             f.seek(truncate_rows * self.n * itemsize)
             setattr(self, attr, f)
 
-    def _write_block(self, block: int) -> None:
+    def _write_block(self, block: int) -> int:
         """A transposed copy of a complete block of rows, so one sample's history is a few
-        contiguous reads instead of one read per step (the rows are still in the page cache)."""
+        contiguous reads instead of one read per step (the rows are still in the page cache).
+        Returns the block's checksum, committed with the step that completed it."""
         d = self.dir / L.LOSSES_T_DIR
         d.mkdir(exist_ok=True)
         rows = np.memmap(self.dir / L.LOSSES_FILE, dtype=np.float16, mode="r",
                          offset=block * L.BLOCK_ROWS * self.n * 2, shape=(L.BLOCK_ROWS, self.n))
         tmp = d / (L.block_name(block) + ".tmp")
         try:
-            np.ascontiguousarray(rows.T).tofile(tmp)
+            data = np.ascontiguousarray(rows.T)
+            data.tofile(tmp)
             os.replace(tmp, d / L.block_name(block))
+            return I.crc_bytes(data)
         except OSError as e:  # e.g. a full disk: no partial block, and the message names the file
             tmp.unlink(missing_ok=True)
             e.filename = e.filename or str(d / L.block_name(block))
@@ -165,6 +172,7 @@ class RunWriter:
         if texts is not None:
             (d / "texts.json").write_text(json.dumps(texts))
         (d / "features.json").write_text(json.dumps({k: np.flatnonzero(v).tolist() for k, v in features.items()}))
+        I.write_sample_checksums(d)
 
     # ------------------------------------------------------------------ per step
     def set_meta(self, **items: Any) -> None:
@@ -182,10 +190,12 @@ class RunWriter:
                    group_losses: list[tuple[int, int, float]] | None = None,
                    pairs: list[dict] | None = None) -> None:
         """Append one step: matrix rows first (flushed), then one committed transaction."""
-        row = None
+        row = block_crc = None
         if losses is not None:
             p = np.zeros(self.n, np.uint16) if preds is None else np.asarray(preds).astype(np.uint16)
-            for f, name, data in ((self._losses, L.LOSSES_FILE, np.asarray(losses, dtype=np.float16)),
+            row_data = np.asarray(losses, dtype=np.float16)
+            sums = (I.crc_bytes(row_data), I.crc_bytes(p))
+            for f, name, data in ((self._losses, L.LOSSES_FILE, row_data),
                                   (self._preds, L.PREDS_FILE, p)):
                 try:
                     f.seek(self._rows * self.n * 2)  # after a failed write, the next one still lands on its row
@@ -197,11 +207,15 @@ class RunWriter:
             row = self._rows
             self._rows += 1
             if self._rows % L.BLOCK_ROWS == 0:
-                self._write_block(self._rows // L.BLOCK_ROWS - 1)
+                block_crc = (self._rows // L.BLOCK_ROWS - 1, self._write_block(self._rows // L.BLOCK_ROWS - 1))
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else float(v)) for k, v in scalars.items()}
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO steps(step, time, row, scalars) VALUES (?, ?, ?, ?)",
                             (step, time.time(), row, _json(clean)))
+            if row is not None:
+                self.db.execute("INSERT OR REPLACE INTO row_checksums(row, losses, preds) VALUES (?, ?, ?)", (row, *sums))
+            if block_crc is not None:
+                self.db.execute("INSERT OR REPLACE INTO block_checksums(block, crc) VALUES (?, ?)", block_crc)
             if records:
                 self.db.executemany("INSERT OR REPLACE INTO records(step, kind, payload) VALUES (?, ?, ?)",
                                     [(step, k, _json(v)) for k, v in records.items()])
