@@ -2,7 +2,7 @@
 at step STEP, stops at POINT, writes MARKER and waits to be killed, so a test can SIGKILL the engine
 exactly there (instead of guessing a moment with a clock).
 
-POINT: "estimate" (inside the sharpness estimate, after a few Hessian-vector products),
+POINT: "estimate" (inside the sharpness estimate: its start vector drawn, its first Hessian-vector product running),
 "checkpoint" (half of checkpoint step_STEP written to its temporary file), "row" (the step's loss
 row written, its database transaction not yet committed).
 """
@@ -35,7 +35,7 @@ def install(point: str, step: int, marker: str) -> None:
         def slow_hvp(self, v):
             if current["step"] == step:
                 calls["n"] += 1
-                if calls["n"] == 3:
+                if calls["n"] == 1:
                     _wait_to_be_killed(marker)
             return hvp(self, v)
         LossHessian.hvp = slow_hvp

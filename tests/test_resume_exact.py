@@ -113,6 +113,13 @@ def test_gd_with_groups_and_sharpness_resumes_exactly_after_sigkills(cli, tmp_pa
     assert_same_tables(gd_reference, d)
 
 
+def test_identical_fresh_runs_record_identical_tables(tmp_path, gd_reference):
+    """Finding 2: the HVP method was picked by timing, so two identical runs' sharpness differed."""
+    d = tmp_path / "again"
+    osig.train(_config(GD + ["--sharpness-every", "5"]), d)
+    assert_same_tables(gd_reference, d)
+
+
 def test_sgd_with_momentum_resumes_exactly_after_sigkills(cli, tmp_path):
     args = ["--model", "mlp", "--width", "0.1", "--n", "300", "--n-test", "50", "--eval-every", "0",
             "--optim", "sgd", "--momentum", "0.9", "--batch-size", "32", "--lr", "0.1", "--steps", "30",
