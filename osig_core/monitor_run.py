@@ -5,6 +5,7 @@ user, so pause blocks inside `Monitor.step()` and stop raises `StopTraining` the
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -104,6 +105,12 @@ class MonitorStore:
                 if ref is not None:
                     self.mon.shared["theta_ref"] = ref
             self._mark_running()
+            if self.mon.steps is not None:  # a new total: config.json says it too (as `osig run --resume`)
+                doc = json.loads((self.dir / L.CONFIG_FILE).read_text())
+                doc["config"]["steps"] = self.mon.steps
+                tmp = self.dir / (L.CONFIG_FILE + ".tmp")
+                tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
+                os.replace(tmp, self.dir / L.CONFIG_FILE)
             self.writer.event(step, "resume", f"monitor resumed at step {step} on {self.mon.device}")
         except BaseException:
             self.writer.close()
