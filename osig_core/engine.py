@@ -58,6 +58,9 @@ class Engine:
         self.data = data_to(self.data_cpu, self.device)
         self.loss = loss_name(cfg, self.data)
         self.model = build_model(cfg, self.data).to(self.device)
+        params = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        if cfg.sharpness_every and cfg.eig_k > params:  # Lanczos cannot find more eigenvalues than dimensions
+            raise ConfigError(f"--eig-k must be at most the model's {params} trainable parameters, got {cfg.eig_k}")
         self.optimizer = build_optimizer(cfg, self.model)
         self.spec = OPTIMIZERS[cfg.optim]
         self.batch_gen = torch.Generator().manual_seed(cfg.seed + 1)

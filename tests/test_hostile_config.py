@@ -193,3 +193,9 @@ def test_ctrl_c_while_osig_starts_is_one_line():
             "from osig_tui.cli import main; main()")
     p = subprocess.run([sys.executable, "-c", code, "ls", "/nonexistent"], capture_output=True, text=True)
     assert p.returncode == 130 and p.stderr == "osig: error: interrupted\n", (p.returncode, p.stderr)
+
+
+def test_eig_k_is_bounded_by_the_parameter_count(cli, tmp_path):
+    line = _one_sentence(*cli("run", "--data", "toy-linear", "--model", "linear2", "--n", "20", "--steps", "2",
+                              "--sharpness-every", "1", "--eig-k", "64", "--run-dir", tmp_path / "r", "--quiet")[::2])
+    assert "--eig-k must be at most the model's" in line and not (tmp_path / "r").exists()
