@@ -99,3 +99,20 @@ def test_a_resume_goes_back_before_a_damaged_row_and_rewrites_it(cli, run_copy, 
     assert code == 0, err
     fixed, ref = osig.open_run(run_copy), osig.open_run(pristine)
     assert np.array_equal(np.asarray(fixed.losses()), np.asarray(ref.losses()), equal_nan=True)
+
+
+def test_a_changed_value_inside_the_database_is_reported(cli, run_copy, tmp_path):
+    """SQLite checks its pages' structure, not the values in them: a digit changed inside a step's
+    scalars (what a flipped byte in a text value does) is caught by the checksum committed with it."""
+    import sqlite3
+    con = sqlite3.connect(run_copy / "run.sqlite")
+    with con:
+        (text,) = con.execute("SELECT scalars FROM steps WHERE step = 5").fetchone()
+        changed = text.replace('"lr":0.05', '"lr":0.07')
+        assert changed != text
+        con.execute("UPDATE steps SET scalars = ? WHERE step = 5", (changed,))
+    con.close()
+    with pytest.raises(RunStoreError, match="scalars of step 5 does not match its checksum"):
+        osig.open_run(run_copy).metrics()
+    line = _sentence(*cli("export", run_copy, tmp_path / "o.csv")[::2])
+    assert "run.sqlite" in line and "checksum" in line and not (tmp_path / "o.csv").exists()

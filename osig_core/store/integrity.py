@@ -3,7 +3,9 @@
 - The sample files (labels, images, x, texts, features), written once at the start, get one CRC-32
   each in `samples/checksums.json`.
 - Every loss and prediction row gets a CRC-32 in the `row_checksums` table, committed in the same
-  transaction as its step; every complete transposed block one in `block_checksums`.
+  transaction as its step; every complete transposed block one in `block_checksums`; each step's
+  scalars JSON and each record's payload one in `payload_checksums` (SQLite checks its own pages'
+  structure, not the values in them).
 
 CRC-32 (zlib, about 1 GB/s) finds any flipped byte; this is about damage, not tampering. Runs
 written before checksums existed have neither the file nor the tables and are read unchecked.
@@ -21,7 +23,14 @@ SAMPLE_CHECKSUMS = "checksums.json"  # in the samples directory
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS row_checksums (row INTEGER PRIMARY KEY, losses INTEGER NOT NULL, preds INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS block_checksums (block INTEGER PRIMARY KEY, crc INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS payload_checksums (kind TEXT NOT NULL, step INTEGER NOT NULL, crc INTEGER NOT NULL,
+                                              PRIMARY KEY (kind, step));
 """
+SCALARS_KIND = ""  # payload_checksums.kind of a step's scalars; a record's own kind otherwise
+
+
+def crc_text(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
 _CHUNK = 1 << 22
 
 

@@ -81,6 +81,7 @@ class RunReader:
         tables = {t for (t,) in self._q("SELECT name FROM sqlite_master WHERE type = 'table'")}
         self._has_row_sums = "row_checksums" in tables  # runs written before checksums have none
         self._has_block_sums = "block_checksums" in tables
+        self._has_payload_sums = "payload_checksums" in tables
         self._check_sample_count(cfg_path)
 
     def _check_sample_count(self, cfg_path: Path) -> None:
@@ -150,6 +151,7 @@ class RunReader:
         since = _int_arg('since', since)
         rows = self._q("SELECT step, time, scalars FROM steps WHERE step > ? ORDER BY step",
                        (-1 if since is None else since,))
+        self._verify_payloads(I.SCALARS_KIND, [(r[0], r[2]) for r in rows], "scalars")
         steps = np.array([r[0] for r in rows], dtype=np.int64)
         parsed = [json.loads(r[2]) for r in rows]
         keys: list[str] = []
@@ -203,6 +205,19 @@ class RunReader:
                 raise L.RunStoreError(f"'{self.dir / name}' row {row}{at} does not match its checksum: the file was "
                                       f"changed or damaged after it was written")
         self._verified_rows[name] = len(mm)
+
+    def _verify_payloads(self, kind: str, rows: list, what: str) -> None:
+        """(step, JSON text) rows against the checksums committed with them (none in older runs)."""
+        if not self._has_payload_sums or not rows:
+            return
+        lo, hi = min(r[0] for r in rows), max(r[0] for r in rows)
+        sums = dict(self._q("SELECT step, crc FROM payload_checksums WHERE kind = ? AND step >= ? AND step <= ?",
+                            (kind, lo, hi)))
+        for step, text in rows:
+            crc = sums.get(step)
+            if crc is not None and (not isinstance(text, str) or I.crc_text(text) != crc):
+                raise L.RunStoreError(f"'{self.dir / L.DB_FILE}': the {what} of step {step} does not match its "
+                                      f"checksum: the database was changed or damaged after it was written")
 
     def _verify_sample_file(self, path: Path) -> None:
         """A sample file against samples/checksums.json, once per reader (absent in older runs)."""
@@ -318,6 +333,7 @@ class RunReader:
         since = _int_arg('since', since)
         rows = self._q("SELECT step, payload FROM records WHERE kind = ? AND step > ? ORDER BY step",
                        (kind, -1 if since is None else since))
+        self._verify_payloads(kind, rows, f"'{kind}' record")
         return [(int(s), json.loads(p)) for s, p in rows]
 
     @_stored(L.DB_FILE)
@@ -326,6 +342,7 @@ class RunReader:
         step = _int_arg('step', step)
         s = 2**62 if step is None else step
         r = self._q("SELECT step, payload FROM records WHERE kind = ? AND step <= ? ORDER BY step DESC LIMIT 1", (kind, s))
+        self._verify_payloads(kind, r, f"'{kind}' record")
         return None if not r else (int(r[0][0]), json.loads(r[0][1]))
 
     @_stored(L.DB_FILE)

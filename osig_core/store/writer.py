@@ -86,7 +86,7 @@ class RunWriter:
             self.db = L.connect(db_path)
             self.db.executescript(L.SCHEMA + I.SCHEMA)
             with self.db:  # one transaction: all of the rollback or none of it
-                for table in ("steps", "records", "group_losses"):
+                for table in ("steps", "records", "group_losses", "payload_checksums"):
                     self.db.execute(f"DELETE FROM {table} WHERE step > ?", (keep_through_step,))
                 self.db.execute("DELETE FROM pairs WHERE first_step > ?", (keep_through_step,))
                 self.db.execute("UPDATE control SET handled = ? WHERE handled IS NULL", (time.time(),))
@@ -209,16 +209,21 @@ class RunWriter:
             if self._rows % L.BLOCK_ROWS == 0:
                 block_crc = (self._rows // L.BLOCK_ROWS - 1, self._write_block(self._rows // L.BLOCK_ROWS - 1))
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else float(v)) for k, v in scalars.items()}
+        scalars_json = _json(clean)
+        payloads = [(k, _json(v)) for k, v in (records or {}).items()]
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO steps(step, time, row, scalars) VALUES (?, ?, ?, ?)",
-                            (step, time.time(), row, _json(clean)))
+                            (step, time.time(), row, scalars_json))
+            self.db.executemany("INSERT OR REPLACE INTO payload_checksums(kind, step, crc) VALUES (?, ?, ?)",
+                                [(I.SCALARS_KIND, step, I.crc_text(scalars_json))]
+                                + [(k, step, I.crc_text(text)) for k, text in payloads])
             if row is not None:
                 self.db.execute("INSERT OR REPLACE INTO row_checksums(row, losses, preds) VALUES (?, ?, ?)", (row, *sums))
             if block_crc is not None:
                 self.db.execute("INSERT OR REPLACE INTO block_checksums(block, crc) VALUES (?, ?)", block_crc)
-            if records:
+            if payloads:
                 self.db.executemany("INSERT OR REPLACE INTO records(step, kind, payload) VALUES (?, ?, ?)",
-                                    [(step, k, _json(v)) for k, v in records.items()])
+                                    [(step, k, text) for k, text in payloads])
             if group_losses:
                 self.db.executemany("INSERT OR REPLACE INTO group_losses(pair_id, side, step, loss) VALUES (?, ?, ?, ?)",
                                     [(int(p), int(s), step, float(v)) for p, s, v in group_losses])
