@@ -51,7 +51,7 @@ def test_a_full_disk_before_the_first_checkpoint_advises_force_not_resume(cli, m
     write_step = RunWriter.write_step
 
     def full(self, step, scalars, **kw):
-        if step == 1:
+        if step == 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.dir / "losses.f16"))
         return write_step(self, step, scalars, **kw)
     monkeypatch.setattr(RunWriter, "write_step", full)
