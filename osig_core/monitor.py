@@ -61,6 +61,8 @@ class Monitor:
     resume: True continues the run in `run_dir` after its last recorded step; an int s continues at
     step s (what was recorded from s on is dropped), for a loop that restarts from a checkpoint of
     step s. force: replace a run already in `run_dir`. steps: the total, if known (progress bars).
+    sharpness_tol / sharpness_cheap_tol: Lanczos tolerances as `osig run --sharpness-tol` and
+    `--sharpness-cheap-tol` (None: their defaults; a cheap tolerance of 0 runs every estimate to the tolerance).
     """
 
     def __init__(self, run_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -68,7 +70,8 @@ class Monitor:
                  sharpness_every: int = 10, track: int | None = None, track_every: int = 1,
                  checkpoint_every: int = 100, *, sharpness_subset: int | None = 1000, resume: bool | int = False,
                  force: bool = False, steps: int | None = None, seed: int = 0, groups: bool = True,
-                 probes: Sequence[str] = (), probe_every: int = 10, eig_k: int = 1, chunk_size: int = 1000):
+                 probes: Sequence[str] = (), probe_every: int = 10, eig_k: int = 1, chunk_size: int = 1000,
+                 sharpness_tol: float | None = None, sharpness_cheap_tol: float | None = None):
         self.model = check_model(model)
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise ConfigError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
@@ -104,6 +107,11 @@ class Monitor:
                              eval_every=0, checkpoint_every=checkpoint_every, sharpness_every=sharpness_every,
                              sharpness_subset=sharpness_subset, eig_k=eig_k, groups=bool(groups),
                              probes=list(probes), probe_every=probe_every)
+        for name, value in (("sharpness_tol", sharpness_tol), ("sharpness_cheap_tol", sharpness_cheap_tol)):
+            if value is not None:  # None: osig run's default (see docs/curvature.md)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                    raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
+                self.cfg = self.cfg.replace(**{name: float(value)})
         self.steps = steps
         from osig_core.setup import data_to
         self.data_cpu = data_cpu
