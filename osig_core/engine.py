@@ -169,8 +169,10 @@ class Engine:
                                       "json": extra["instruments"][inst.name]})
         self._recorder_state = None
         if "recorder" in extra:
-            self._recorder_state = {"json": extra["recorder"],
-                                    "tensors": {k[4:]: v.numpy() for k, v in tensors.items() if k.startswith("rec.")}}
+            recorder_state = {"json": extra["recorder"],
+                              "tensors": {k[4:]: v.numpy() for k, v in tensors.items() if k.startswith("rec.")}}
+            self.recorder.load_state_dict(recorder_state)
+            self._recorder_state = recorder_state
         self._prev_loss = float(extra.get("prev_loss", math.nan))
 
     def _mark_running(self) -> None:

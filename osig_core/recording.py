@@ -127,10 +127,19 @@ class LossRecorder:
             out["json"]["detector"] = det["json"]
         return out
 
+    def load_state_dict(self, state: dict) -> None:
+        """The checkpoint's part (see state_dict); raises ValueError/KeyError when it does not fit, so
+        the resume passes over that checkpoint before anything is changed on disk."""
+        if self.detector is not None and "detector" in state["json"]:
+            self.detector.load_full_state({"json": state["json"]["detector"],
+                                           "tensors": {k[9:]: np.asarray(v) for k, v in state["tensors"].items()
+                                                       if k.startswith("detector.")}})
+        self._last_pairs_json = str(state["json"]["last_pairs_json"])
+
     def restore(self, reader, step: int, state: dict | None = None) -> None:
-        """After resume: the previous recorded row comes from the store; the detector from the
-        checkpoint's `state` (see state_dict), or, for a checkpoint written before it held one, is
-        refilled from the stored rows (close to, but not always exactly, what the run had).
+        """After resume: the previous recorded row comes from the store. The detector was restored by
+        load_state_dict from the checkpoint's `state`; for a checkpoint written before it held one, it
+        is refilled from the stored rows (close to, but not always exactly, what the run had).
         Reads only rows of steps before `step`, so later rows may be missing or truncated."""
         steps, losses, preds = reader.rows_before(step)
         if not len(steps):
@@ -138,13 +147,7 @@ class LossRecorder:
         last = len(steps) - 1
         self.prev = np.asarray(losses[last], dtype=np.float32)
         self.prev_preds = np.asarray(preds[last]).astype(np.int64)
-        if self.detector is None:
-            return
-        if state is not None and "detector" in state.get("json", {}):
-            self.detector.load_full_state({"json": state["json"]["detector"],
-                                           "tensors": {k[9:]: np.asarray(v) for k, v in state["tensors"].items()
-                                                       if k.startswith("detector.")}})
-            self._last_pairs_json = str(state["json"]["last_pairs_json"])
+        if self.detector is None or (state is not None and "detector" in state.get("json", {})):
             return
         window = np.arange(len(steps))[-(self.cfg.group_window + 1):]
         with np.errstate(over="ignore", invalid="ignore"):  # stored rows may hold inf (see record)

@@ -227,3 +227,22 @@ def test_a_truncated_loss_file_resumes_from_a_checkpoint_it_still_covers(cli, tm
     code, _, err = cli("run", "--resume", d, "--quiet")
     assert code == 0, err
     assert_same_tables(ref, d)
+
+
+def test_a_checkpoint_from_before_component_states_still_resumes(tmp_path, monkeypatch):
+    """Checkpoints written before instrument/detector state was kept resume (the detector is refilled
+    from the stored rows), finishing with every step."""
+    from osig_core.engine import Engine, _start
+    cfg = _config(GD).replace(steps=16, n=200)
+    d = tmp_path / "old"
+    with monkeypatch.context() as m:
+        m.setattr(Engine, "_component_states", lambda self: ({}, {}))
+
+        def progress(step, total, scalars):
+            if step == 11:
+                engine._stop_signal = "TEST"
+        engine = Engine(cfg, d, progress)
+        _start(engine, engine.start_fresh)
+        assert engine.run() == "stopped"
+    run = osig.resume(d)
+    assert run.status()[0] == "finished" and _steps(d) == list(range(16))
