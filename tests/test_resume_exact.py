@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import osig_core as osig
+from fixtures.waiting import process_ended, wait_until
 
 HERE = Path(__file__).parent
 GD = ["--model", "mlp", "--width", "0.1", "--n", "500", "--n-test", "50", "--eval-every", "0", "--lr", "0.6",
@@ -77,12 +78,10 @@ def _kill_at(point: str, step: int, run_args: list, tmp: Path) -> None:
     proc = subprocess.Popen([sys.executable, str(HERE / "kill_points.py"), point, str(step), str(marker), "run",
                              *map(str, run_args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        while not marker.exists():
-            try:
-                proc.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                continue
-            pytest.fail(f"osig ended before reaching {point} at step {step}: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            wait_until(marker.exists, f"{point} at step {step}", gone=process_ended(proc))
+        except AssertionError:
+            pytest.fail(f"osig never reached {point} at step {step}: {proc.stderr.read().decode()[-2000:]}")
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
