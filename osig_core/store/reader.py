@@ -18,6 +18,7 @@ import numpy as np
 from osig_core.config import ConfigError, RunConfig
 from osig_core.store import integrity as I
 from osig_core.store import layout as L
+from osig_core.store.reader_checks import ReaderChecks, int_arg
 
 LIVE_STATUSES = ("starting", "running", "paused")
 _CORRUPT = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError)
@@ -39,7 +40,7 @@ def _stored(name: str):
     return deco
 
 
-class RunReader:
+class RunReader(ReaderChecks):
     def __init__(self, run_dir: str | Path):
         self.dir = Path(run_dir)
         if not self.dir.is_dir():
@@ -84,29 +85,6 @@ class RunReader:
         self._has_payload_sums = "payload_checksums" in tables
         self._check_sample_count(cfg_path)
 
-    def _check_sample_count(self, cfg_path: Path) -> None:
-        """config.json's N must be the number of samples the run stored (and its classes must name every
-        label); otherwise every per-sample row would be read with the wrong width."""
-        cfg_n = self.config.n
-        if cfg_n is not None and self.n > cfg_n:
-            raise L.RunStoreError(f"'{cfg_path}' is inconsistent: it records {self.n} samples but its config asks for {cfg_n}")
-        try:  # the header only; a damaged file is reported by whatever reads it
-            labels = np.load(self.dir / L.SAMPLES_DIR / "labels.npy", allow_pickle=False, mmap_mode="r")
-            stored = int(labels.shape[0]) if labels.ndim else -1
-        except Exception:  # noqa: BLE001 - missing or unreadable: not this check's business
-            return
-        if stored != self.n:
-            raise L.RunStoreError(f"'{cfg_path}' says the run has {self.n} samples but "
-                                  f"'{self.dir / L.SAMPLES_DIR / 'labels.npy'}' holds {stored}; the run directory is inconsistent")
-        classes = self.config_doc.get("classes")
-        if isinstance(classes, list) and classes and labels.dtype.kind in "iu" and self.n:
-            top, low = int(labels.max()), int(labels.min())
-            if top >= len(classes) or low < 0:
-                self._verify_sample_file(self.dir / L.SAMPLES_DIR / "labels.npy")  # a damaged byte says so
-                raise L.RunStoreError(f"'{cfg_path}' names {len(classes)} classes but "
-                                      f"'{self.dir / L.SAMPLES_DIR / 'labels.npy'}' holds label {top if low >= 0 else low}; "
-                                      f"the run directory is inconsistent")
-
     def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:
             return self.db.execute(sql, args).fetchall()
@@ -148,7 +126,7 @@ class RunReader:
     @_stored(L.DB_FILE)
     def metrics(self, since: int | None = None) -> dict[str, np.ndarray]:
         """Per-step scalars as arrays keyed by name ('step' first); NaN where a step lacks a key."""
-        since = _int_arg('since', since)
+        since = int_arg('since', since)
         rows = self._q("SELECT step, time, scalars FROM steps WHERE step > ? ORDER BY step",
                        (-1 if since is None else since,))
         self._verify_payloads(I.SCALARS_KIND, [(r[0], r[2]) for r in rows], "scalars")
@@ -189,64 +167,6 @@ class RunReader:
         mm = np.memmap(path, dtype=dtype, mode="r", shape=(rows, self.n))
         self._verify_rows(name, mm)
         return mm
-
-    def _verify_rows(self, name: str, mm: np.ndarray) -> None:
-        """Each row not yet checked against the CRC committed with it (once per reader: incremental
-        reads check only the new rows)."""
-        done = self._verified_rows.get(name, 0)
-        if not self._has_row_sums or done >= len(mm):
-            return
-        column = "losses" if name == L.LOSSES_FILE else "preds"
-        for row, crc in self._q(f"SELECT row, {column} FROM row_checksums WHERE row >= ? AND row < ? ORDER BY row",
-                                (done, len(mm))):
-            if not isinstance(row, int) or not 0 <= row < len(mm) or I.crc_bytes(mm[row]) != crc:
-                step = self._q("SELECT step FROM steps WHERE row = ?", (row,))
-                at = f" (step {step[0][0]})" if step else ""
-                raise L.RunStoreError(f"'{self.dir / name}' row {row}{at} does not match its checksum: the file was "
-                                      f"changed or damaged after it was written")
-        self._verified_rows[name] = len(mm)
-
-    def _verify_payloads(self, kind: str, rows: list, what: str) -> None:
-        """(step, JSON text) rows against the checksums committed with them (none in older runs)."""
-        if not self._has_payload_sums or not rows:
-            return
-        lo, hi = min(r[0] for r in rows), max(r[0] for r in rows)
-        sums = dict(self._q("SELECT step, crc FROM payload_checksums WHERE kind = ? AND step >= ? AND step <= ?",
-                            (kind, lo, hi)))
-        for step, text in rows:
-            crc = sums.get(step)
-            if crc is not None and (not isinstance(text, str) or I.crc_text(text) != crc):
-                raise L.RunStoreError(f"'{self.dir / L.DB_FILE}': the {what} of step {step} does not match its "
-                                      f"checksum: the database was changed or damaged after it was written")
-
-    def _verify_sample_file(self, path: Path) -> None:
-        """A sample file against samples/checksums.json, once per reader (absent in older runs)."""
-        if path.name in self._verified_files:
-            return
-        try:
-            sums = I.sample_checksums(path.parent)
-        except ValueError as e:
-            raise L.RunStoreError(str(e)) from None
-        if sums is not None and path.name in sums:
-            try:
-                crc = I.crc_file(path)
-            except OSError as e:
-                raise L.RunStoreError(f"'{path}' is missing or unreadable ({e.strerror or e})") from None
-            if crc != sums[path.name]:
-                raise L.RunStoreError(f"'{path}' does not match its checksum: the file was changed or damaged "
-                                      f"after it was written")
-        self._verified_files.add(path.name)
-
-    def _block_ok(self, block: int, path: Path) -> bool:
-        """A transposed block matches the checksum written with it (checked once per reader); a block
-        that does not is skipped: the rows it copies are read instead."""
-        if block not in self._blocks_ok:
-            ok = True
-            if self._has_block_sums:
-                found = self._q("SELECT crc FROM block_checksums WHERE block = ?", (block,))
-                ok = not found or I.crc_file(path) == found[0][0]
-            self._blocks_ok[block] = ok
-        return self._blocks_ok[block]
 
     @_stored(L.DB_FILE)
     def covered_steps(self) -> int:
@@ -301,36 +221,22 @@ class RunReader:
             out[done:] = rows[done:, ids]
         return out
 
-    def _sample_ids(self, ids) -> np.ndarray:
-        """Sample ids as int64 [k], or ConfigError naming the first that is not an id of this run."""
-        try:
-            arr = np.atleast_1d(np.asarray(ids))
-        except (ValueError, TypeError, RecursionError):
-            raise ConfigError("sample ids must be integers (one id or a list of ids)") from None
-        if arr.ndim != 1 or (arr.size and (arr.dtype.kind not in "iu" or arr.dtype == bool)):
-            raise ConfigError(f"sample ids must be integers (one id or a list of ids), got {arr.dtype} of shape {arr.shape}")
-        arr = arr.astype(np.int64) if arr.size else np.zeros(0, np.int64)
-        bad = arr[(arr < 0) | (arr >= self.n)]
-        if bad.size:
-            raise ConfigError(f"sample id {int(bad[0])} is out of range: the run has {self.n} samples (ids 0 to {self.n - 1})")
-        return arr
-
     def loss_steps(self, since: int | None = None) -> np.ndarray:
         """The step of each loss row, in row order; with `since`, only the steps after it (a poller's new rows)."""
-        since = _int_arg('since', since)
+        since = int_arg('since', since)
         return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL AND step > ? ORDER BY row",
                                                (-1 if since is None else since,))], np.int64)
 
     @_stored(L.DB_FILE)
     def row_of(self, step: int) -> int | None:
-        step = _int_arg('step', step, optional=False)
+        step = int_arg('step', step, optional=False)
         r = self._q("SELECT row FROM steps WHERE step <= ? AND row IS NOT NULL ORDER BY step DESC LIMIT 1", (step,))
         return None if not r else int(r[0][0])
 
     # ------------------------------------------------------------------ records, groups, events
     @_stored(L.DB_FILE)
     def records(self, kind: str, since: int | None = None) -> list[tuple[int, Any]]:
-        since = _int_arg('since', since)
+        since = int_arg('since', since)
         rows = self._q("SELECT step, payload FROM records WHERE kind = ? AND step > ? ORDER BY step",
                        (kind, -1 if since is None else since))
         self._verify_payloads(kind, rows, f"'{kind}' record")
@@ -339,7 +245,7 @@ class RunReader:
     @_stored(L.DB_FILE)
     def record_at(self, kind: str, step: int | None = None) -> tuple[int, Any] | None:
         """The latest record of `kind` at or before `step` (latest overall if None)."""
-        step = _int_arg('step', step)
+        step = int_arg('step', step)
         s = 2**62 if step is None else step
         r = self._q("SELECT step, payload FROM records WHERE kind = ? AND step <= ? ORDER BY step DESC LIMIT 1", (kind, s))
         self._verify_payloads(kind, r, f"'{kind}' record")
@@ -350,15 +256,15 @@ class RunReader:
         return [json.loads(p) for (p,) in self._q("SELECT payload FROM pairs ORDER BY score DESC")]
 
     def pairs_at(self, step: int | None = None) -> list[dict]:
-        step = _int_arg('step', step)
+        step = int_arg('step', step)
         rec = self.record_at("pairs", step)
         return [] if rec is None else rec[1]
 
     @_stored(L.DB_FILE)
     def group_losses(self, pair_id: int, since: int | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """side -> (steps, mean loss of that side's members); with `since`, only the steps after it."""
-        since = _int_arg('since', since)
-        pair_id = _int_arg('pair_id', pair_id, optional=False)
+        since = int_arg('since', since)
+        pair_id = int_arg('pair_id', pair_id, optional=False)
         out: dict[int, tuple[list, list]] = {}
         for side, step, loss in self._q("SELECT side, step, loss FROM group_losses WHERE pair_id = ? AND step > ? ORDER BY step",
                                         (pair_id, -1 if since is None else since)):
@@ -369,7 +275,7 @@ class RunReader:
 
     @_stored(L.DB_FILE)
     def events(self, since_id: int = 0) -> list[dict]:
-        since_id = _int_arg('since_id', since_id, optional=False)
+        since_id = int_arg('since_id', since_id, optional=False)
         return [dict(id=i, step=s, time=t, kind=k, message=m) for i, s, t, k, m in
                 self._q("SELECT id, step, time, kind, message FROM events WHERE id > ? ORDER BY id", (since_id,))]
 
@@ -457,15 +363,6 @@ class RunReader:
     def close(self) -> None:
         self._mm.clear()
         self.db.close()
-
-
-def _int_arg(name: str, value: Any, optional: bool = True) -> int | None:
-    """API arguments that are steps or ids: an integer (or None where allowed), else one ConfigError."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not -2**62 <= int(value) <= 2**62:
-        raise ConfigError(f"{name} must be an integer{' or None' if optional else ''}, got {str(value)[:40]!r}")
-    return int(value)
 
 
 def _count(value: Any) -> int:
