@@ -21,6 +21,7 @@ import torch
 
 from osig_core import __version__
 from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
+from osig_core.component_state import component_states, load_component_states
 from osig_core.config import ConfigError, RunConfig
 from osig_core.cost import StepClock
 from osig_core.instruments.base import Measurement, StepContext
@@ -145,35 +146,11 @@ class Engine:
             raise L.RunStoreError(f"checkpoint '{path}' does not fit this run ({first[:200]})") from None
 
     def _component_states(self) -> tuple[dict[str, torch.Tensor], dict]:
-        """Instrument and recorder state for a checkpoint: tensors (inst.NAME.KEY, rec.KEY) and JSON."""
-        tensors: dict[str, torch.Tensor] = {}
-        doc: dict = {"instruments": {}, "prev_loss": self._prev_loss}
-        parts = [(f"inst.{inst.name}.", inst) for inst in self.instruments if hasattr(inst, "state_dict")]
-        for prefix, part in parts + [("rec.", self.recorder)]:
-            sd = part.state_dict()
-            tensors.update({prefix + k: torch.as_tensor(v) for k, v in sd.get("tensors", {}).items()})
-            if part is self.recorder:
-                doc["recorder"] = sd.get("json", {})
-            else:
-                doc["instruments"][part.name] = sd.get("json", {})
-        return tensors, doc
+        """Instrument and recorder state for a checkpoint (osig_core/component_state.py)."""
+        return component_states(self.instruments, self.recorder, self._prev_loss)
 
     def _load_component_states(self, state: dict) -> None:
-        """Inverse of _component_states; a checkpoint written before they were kept restores none
-        (the recorder then refills its detector from the stored rows)."""
-        extra, tensors = state["extra"], state.get("state", {})
-        for inst in self.instruments:
-            if hasattr(inst, "load_state_dict") and inst.name in extra.get("instruments", {}):
-                prefix = f"inst.{inst.name}."
-                inst.load_state_dict({"tensors": {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)},
-                                      "json": extra["instruments"][inst.name]})
-        self._recorder_state = None
-        if "recorder" in extra:
-            recorder_state = {"json": extra["recorder"],
-                              "tensors": {k[4:]: v.numpy() for k, v in tensors.items() if k.startswith("rec.")}}
-            self.recorder.load_state_dict(recorder_state)
-            self._recorder_state = recorder_state
-        self._prev_loss = float(extra.get("prev_loss", math.nan))
+        self._recorder_state, self._prev_loss = load_component_states(self.instruments, self.recorder, state)
 
     def _mark_running(self) -> None:
         self.writer.set_meta(status="running", pid=os.getpid(), host=os.uname().nodename, device=str(self.device),
