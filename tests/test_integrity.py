@@ -116,3 +116,19 @@ def test_a_changed_value_inside_the_database_is_reported(cli, run_copy, tmp_path
         osig.open_run(run_copy).metrics()
     line = _sentence(*cli("export", run_copy, tmp_path / "o.csv")[::2])
     assert "run.sqlite" in line and "checksum" in line and not (tmp_path / "o.csv").exists()
+
+
+def test_a_run_written_before_checksums_is_read_and_resumed(cli, run_copy):
+    import sqlite3
+    con = sqlite3.connect(run_copy / "run.sqlite")
+    with con:
+        for table in ("row_checksums", "block_checksums", "payload_checksums"):
+            con.execute(f"DROP TABLE {table}")
+    con.close()
+    (run_copy / "samples" / "checksums.json").unlink()
+    run = osig.open_run(run_copy)
+    assert run.losses().shape == (L.BLOCK_ROWS + 4, N) and len(run.metrics()["step"]) == L.BLOCK_ROWS + 4
+    assert run.loss_history([1]).shape == (L.BLOCK_ROWS + 4, 1) and len(run.labels()) == N
+    code, _, err = cli("run", "--resume", run_copy, "--steps", str(L.BLOCK_ROWS + 6), "--quiet")
+    assert code == 0, err
+    assert osig.open_run(run_copy).losses().shape == (L.BLOCK_ROWS + 6, N)
