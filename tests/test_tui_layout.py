@@ -198,3 +198,30 @@ def test_the_threshold_line_is_drawn_on_the_row_its_label_names(finished, size):
         values = np.array([float(v) for _, v in labelled])
         assert len(set(gaps)) == 1 and len(set(np.round(np.diff(values), 9))) == 1  # evenly spaced ticks
     drive(finished, script, size=size)
+
+
+def test_a_pair_whose_classes_grow_keeps_both_sides_on_their_lines():
+    """Seen live: the classes cell of a pair whose classes changed wrapped ('horse' / '8') and hid side B."""
+    from textual.app import App
+    from osig_tui.store_views import PairRow
+
+    def row(a, b):
+        spark = (np.linspace(1, 2, 8), np.linspace(2, 1, 8))
+        return PairRow(0, 0.3, 2.0, 0, 9, (a, b), (sum(c for _, c in a), sum(c for _, c in b)), spark)
+
+    class Host(App):
+        def compose(self):
+            yield PairsTable()
+
+    async def main():
+        app = Host()
+        async with app.run_test(size=(120, 20)) as pilot:
+            table = app.query_one(PairsTable)
+            table.show((row((("deer", 56),), (("automobile", 9),)),))
+            await pilot.pause()
+            table.show((row((("deer", 56), ("horse", 8)), (("automobile", 9), ("truck", 2))),))
+            await pilot.pause()
+            lines = [strip.text for strip in app.screen._compositor.render_strips()]
+            assert any("A  64: deer 56, horse 8" in line for line in lines), lines
+            assert any("B  11: automobile 9, truck 2" in line for line in lines), lines
+    asyncio.run(main())

@@ -87,7 +87,7 @@ class PairsTable(DataTable):
                 old = self._cells.get(pid)
                 for (_, key), new, before in zip(COLUMNS, cells[pid], old or [None] * len(COLUMNS)):
                     if before is None or new != before:
-                        self.update_cell(str(pid), key, new)
+                        self.update_cell(str(pid), key, new, update_width=True)  # never wrap a longer text
             self._cells = cells
             return
         current = self.current_pair()
