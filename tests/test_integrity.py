@@ -132,3 +132,23 @@ def test_a_run_written_before_checksums_is_read_and_resumed(cli, run_copy):
     code, _, err = cli("run", "--resume", run_copy, "--steps", str(L.BLOCK_ROWS + 6), "--quiet")
     assert code == 0, err
     assert osig.open_run(run_copy).losses().shape == (L.BLOCK_ROWS + 6, N)
+
+
+def test_a_changed_record_payload_is_reported(tmp_path):
+    import sqlite3
+    d = tmp_path / "g"
+    osig.train(osig.RunConfig(model="mlp", width=0.05, n=N, n_test=20, steps=6, eval_every=0, group_window=3), d)
+    run = osig.open_run(d)
+    extremes = run.records("extremes")
+    assert len(extremes) == 5 and run.record_at("extremes", 3)[0] == 3
+    con = sqlite3.connect(d / "run.sqlite")
+    with con:
+        (text,) = con.execute("SELECT payload FROM records WHERE kind = 'extremes' AND step = 3").fetchone()
+        con.execute("UPDATE records SET payload = ? WHERE kind = 'extremes' AND step = 3", (text.replace('"id":', '"id": ', 1),))
+    con.close()
+    run = osig.open_run(d)
+    with pytest.raises(RunStoreError, match="'extremes' record of step 3 does not match its checksum"):
+        run.records("extremes")
+    with pytest.raises(RunStoreError, match="step 3"):
+        run.record_at("extremes", 3)
+    assert run.record_at("extremes", 5)[0] == 5 and run.records("extremes", since=3)

@@ -127,9 +127,10 @@ class RunReader(ReaderChecks):
     def metrics(self, since: int | None = None) -> dict[str, np.ndarray]:
         """Per-step scalars as arrays keyed by name ('step' first); NaN where a step lacks a key."""
         since = int_arg('since', since)
-        rows = self._q("SELECT step, time, scalars FROM steps WHERE step > ? ORDER BY step",
-                       (-1 if since is None else since,))
-        self._verify_payloads(I.SCALARS_KIND, [(r[0], r[2]) for r in rows], "scalars")
+        crc, args = self._crc_sql("s.step", I.SCALARS_KIND)
+        rows = self._q(f"SELECT s.step, s.time, s.scalars, {crc} FROM steps s WHERE s.step > ? ORDER BY s.step",
+                       (*args, -1 if since is None else since))
+        self._verify_payloads([(r[0], r[2], r[3]) for r in rows], "scalars")
         steps = np.array([r[0] for r in rows], dtype=np.int64)
         parsed = [json.loads(r[2]) for r in rows]
         keys: list[str] = []
@@ -237,18 +238,21 @@ class RunReader(ReaderChecks):
     @_stored(L.DB_FILE)
     def records(self, kind: str, since: int | None = None) -> list[tuple[int, Any]]:
         since = int_arg('since', since)
-        rows = self._q("SELECT step, payload FROM records WHERE kind = ? AND step > ? ORDER BY step",
-                       (kind, -1 if since is None else since))
-        self._verify_payloads(kind, rows, f"'{kind}' record")
-        return [(int(s), json.loads(p)) for s, p in rows]
+        crc, args = self._crc_sql("r.step", kind)
+        rows = self._q(f"SELECT r.step, r.payload, {crc} FROM records r WHERE r.kind = ? AND r.step > ? ORDER BY r.step",
+                       (*args, kind, -1 if since is None else since))
+        self._verify_payloads(rows, f"'{kind}' record")
+        return [(int(s), json.loads(p)) for s, p, _ in rows]
 
     @_stored(L.DB_FILE)
     def record_at(self, kind: str, step: int | None = None) -> tuple[int, Any] | None:
         """The latest record of `kind` at or before `step` (latest overall if None)."""
         step = int_arg('step', step)
         s = 2**62 if step is None else step
-        r = self._q("SELECT step, payload FROM records WHERE kind = ? AND step <= ? ORDER BY step DESC LIMIT 1", (kind, s))
-        self._verify_payloads(kind, r, f"'{kind}' record")
+        crc, args = self._crc_sql("r.step", kind)
+        r = self._q(f"SELECT r.step, r.payload, {crc} FROM records r WHERE r.kind = ? AND r.step <= ? "
+                    f"ORDER BY r.step DESC LIMIT 1", (*args, kind, s))
+        self._verify_payloads(r, f"'{kind}' record")
         return None if not r else (int(r[0][0]), json.loads(r[0][1]))
 
     @_stored(L.DB_FILE)

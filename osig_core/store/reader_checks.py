@@ -49,21 +49,26 @@ class ReaderChecks:
         for row, crc in self._q(f"SELECT row, {column} FROM row_checksums WHERE row >= ? AND row < ? ORDER BY row",
                                 (done, len(mm))):
             if not isinstance(row, int) or not 0 <= row < len(mm) or I.crc_bytes(mm[row]) != crc:
+                again = self._q(f"SELECT {column} FROM row_checksums WHERE row = ?", (row,))
+                if isinstance(row, int) and 0 <= row < len(mm) and (not again or again[0][0] != crc
+                                                                    or I.crc_bytes(mm[row]) == crc):
+                    continue  # a resume rewrote this row while we read it: not damage
                 step = self._q("SELECT step FROM steps WHERE row = ?", (row,))
                 at = f" (step {step[0][0]})" if step else ""
                 raise L.RunStoreError(f"'{self.dir / name}' row {row}{at} does not match its checksum: the file was "
                                       f"changed or damaged after it was written")
         self._verified_rows[name] = len(mm)
 
-    def _verify_payloads(self, kind: str, rows: list, what: str) -> None:
-        """(step, JSON text) rows against the checksums committed with them (none in older runs)."""
-        if not self._has_payload_sums or not rows:
-            return
-        lo, hi = min(r[0] for r in rows), max(r[0] for r in rows)
-        sums = dict(self._q("SELECT step, crc FROM payload_checksums WHERE kind = ? AND step >= ? AND step <= ?",
-                            (kind, lo, hi)))
-        for step, text in rows:
-            crc = sums.get(step)
+    def _crc_sql(self, step_column: str, kind: str) -> tuple[str, tuple]:
+        """A column expression giving the checksum of a value, read in the same statement as the value
+        (one consistent snapshot even while a resume rewrites the steps); NULL in older runs."""
+        if not self._has_payload_sums:
+            return "NULL", ()
+        return f"(SELECT crc FROM payload_checksums c WHERE c.kind = ? AND c.step = {step_column})", (kind,)
+
+    def _verify_payloads(self, rows: list, what: str) -> None:
+        """(step, JSON text, checksum or None) rows: each text against the checksum committed with it."""
+        for step, text, crc in rows:
             if crc is not None and (not isinstance(text, str) or I.crc_text(text) != crc):
                 raise L.RunStoreError(f"'{self.dir / L.DB_FILE}': the {what} of step {step} does not match its "
                                       f"checksum: the database was changed or damaged after it was written")
