@@ -68,7 +68,8 @@ def _digest(meta_json: str, tensors: dict[str, torch.Tensor]) -> str:
     for name in sorted(tensors):
         t = tensors[name]
         h.update(f"|{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+        if t.numel():  # an empty tensor has no bytes (and may carry a stride that cannot be viewed as bytes)
+            h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()
 
 
