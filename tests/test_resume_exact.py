@@ -245,3 +245,24 @@ def test_a_checkpoint_from_before_component_states_still_resumes(tmp_path, monke
         assert engine.run() == "stopped"
     run = osig.resume(d)
     assert run.status()[0] == "finished" and _steps(d) == list(range(16))
+
+
+def test_clean_stops_resume_exactly_with_every_instrument(tmp_path):
+    """Sharpness, per-sample curvature and probes on, stopped inside the follow-up window of an estimate."""
+    from osig_core.engine import Engine, _start
+    cfg = _config(GD).replace(steps=24, n=200, sharpness_every=4, per_sample_every=4, probes=["sky"], probe_every=3)
+    ref = tmp_path / "ref"
+    osig.train(cfg, ref)
+    kinds = {k for _, k, _ in tables(ref)["records"]}
+    assert {"eig", "probes"} <= kinds, kinds
+    for stop in (9, 14):
+        d = tmp_path / f"stop{stop}"
+
+        def progress(step, total, scalars, stop=stop):
+            if step == stop:
+                engine._stop_signal = "TEST"
+        engine = Engine(cfg, d, progress)
+        _start(engine, engine.start_fresh)
+        assert engine.run() == "stopped"
+        osig.resume(d)
+        assert_same_tables(ref, d)
