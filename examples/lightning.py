@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import sys
 from pathlib import Path
 
-import lightning.pytorch as L
-import numpy as np
-import torch
-from torch import nn
+# this file is named lightning.py, and Python puts its folder first on sys.path: without this line
+# `import lightning` would import this file instead of the Lightning package
+sys.path = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
 
-import osig_core as osig
+import lightning.pytorch as L  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import osig_core as osig  # noqa: E402
 
 DATA = Path("/usr/share/datasets/fashion-mnist")  # apt install dataset-fashion-mnist
 
