@@ -142,6 +142,17 @@ def test_thresholds_follow_the_learning_rate_schedule(adamw_run):
     assert list(steps[:5]) == [0, 5, 10, 15, 20]
 
 
+def test_full_sharpness_estimates_of_the_adamw_run_equal_the_exact_hessian(adamw_run):
+    """The estimates run to the tolerance (the first, then every 20th interval) on the AdamW run itself."""
+    run_dir, seen, _, _ = adamw_run
+    x, y = toy_data()
+    full = [(s, rec) for s, rec in osig.open_run(run_dir).records("eig") if rec.get("mode", "full") == "full"]
+    assert full and full[0][0] == 0
+    for step, rec in full:
+        ref = float(torch.linalg.eigvalsh(exact_hessian(seen["nets"][step], x, y, "ce", 1000))[-1])
+        assert abs(rec["eigenvalues"][0] - ref) <= 1e-4 * max(1.0, abs(ref)), (step, rec["eigenvalues"][0], ref)
+
+
 def test_the_loop_trains_exactly_as_without_the_monitor(adamw_run):
     _, _, model, opt = adamw_run
     plain_model, plain_opt = adamw_loop(None)
