@@ -11,6 +11,7 @@ import pytest
 
 from fixtures.synthetic_run import start_run, write_run
 from fixtures.tui_pilot import ready, rendered, wait_for
+from fixtures.waiting import HANG_S
 from osig_core.store.layout import RunStoreError
 from osig_core.store.reader import RunReader
 from osig_tui.app import WatchApp
@@ -93,10 +94,10 @@ def test_enter_shows_the_pair_at_once_while_its_members_are_read(finished):
     """A slow disk must not hold the key: the pair's score, sizes and classes show before its detail is read."""
     release = threading.Event()
 
-    async def script(pilot):
+    async def reading(pilot):
         app = pilot.app
         read = app.poller.group
-        app.poller.group = lambda pair_id, step: (release.wait(10), read(pair_id, step))[1]
+        app.poller.group = lambda pair_id, step: (release.wait(HANG_S), read(pair_id, step))[1]
         row = app.screen.query_one(PairsTable).pairs[1]  # not read ahead yet: the first row is
         await pilot.press("j", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen))
@@ -116,6 +117,13 @@ def test_enter_shows_the_pair_at_once_while_its_members_are_read(finished):
         assert app.screen is g
         await wait_for(pilot, lambda: g.detail is not None, what="the pair's detail")
         assert len(g.query(MemberGrid)) == 2 and "change 38 → 39" in rendered(g.query_one("#group-title"))
+
+    async def script(pilot):
+        try:
+            await reading(pilot)
+        finally:  # a failed check must not leave the reader blocked
+            release.set()
+
     drive(finished, script)
 
 

@@ -113,7 +113,7 @@ def test_detached_engine_pause_resume_checkpoint_detach_reattach_stop(tmp_path):
 
         app = WatchApp(run_dir)
         asyncio.run(_drive(app, second))
-        assert proc.wait(60) == 0
+        assert proc.wait(HANG_S) == 0
         assert RunReader(run_dir).status()[0] == "stopped"
         assert LC.stop_run(run_dir) == "stopped"  # stopping a stopped run is a no-op
     finally:
