@@ -36,6 +36,7 @@ class EigResult:
     hvps: int
     converged: bool  # every pair's relative bound <= tol (not just accept_tol)
     bounds: list[float]  # certified: an eigenvalue lies within lambda +- bound (absolute)
+    starts: torch.Tensor | None = None  # [k, dim] H y / |H y| per Ritz vector y: a free power step, the next warm start
 
 
 def warm_start_vector(previous: torch.Tensor | None, dim: int, device: torch.device, dtype: torch.dtype,
@@ -173,7 +174,16 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     eigenvalues = [float(t) for t in theta[:top]]
     bounds = [float(r) for r in res_abs[:top]]
     residuals = [float(r / max(abs(t), 1e-30)) for r, t in zip(res_abs[:top], theta[:top])]
-    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged, bounds)
+    # H y = theta y + s_m w (w: the last residual, orthogonal to the basis) costs no product; after a
+    # one-step (cheap) estimate y is just the start vector, so this power step is what moves it on
+    last = torch.tensor(s[-1, :top].copy(), device=basis.device, dtype=basis.dtype)
+    lam = torch.tensor(theta[:top].copy(), device=basis.device, dtype=basis.dtype)
+    if w.shape == vectors.shape[1:] and bool((lam > 0).all()):
+        powered = lam[:, None] * vectors + last[:, None] * w[None, :]
+        starts = powered / powered.norm(dim=1, keepdim=True)
+    else:
+        starts = vectors
+    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged, bounds, starts)
 
 
 def power_iteration(matvec: MatVec, v0: torch.Tensor, tol: float = 1e-3, max_iter: int = 1000) -> EigResult:

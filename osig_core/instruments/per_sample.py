@@ -28,7 +28,7 @@ MAX_GROUPS = 6  # the three strongest pairs (the detector lists pairs strongest 
 MAX_GROUP_SAMPLES = 32  # per group: evenly spaced members, so a live run on a conv net keeps moving
 GROUP_LANCZOS_TOL = 1e-3
 RANDOM_GROUP = "random"
-CURVATURE_INTERVALS = 10  # default: every 10th sharpness interval (sharpness.FULL_EVERY: estimates to tolerance)
+CURVATURE_INTERVALS = 20  # default: every 20th sharpness interval (= sharpness.FULL_EVERY: estimates to tolerance)
 
 
 class PerSampleInstrument:
@@ -85,8 +85,8 @@ class PerSampleInstrument:
         vecs = shared.get("top_eigvecs")
         if vecs:
             return flatten(vecs[0])
-        history = getattr(self.source, "history", None)
-        return history[0][1][0] if history else None
+        vectors = getattr(self.source, "vectors", None)
+        return vectors[0] if vectors is not None else None
 
     def hvp_method(self, shared: dict) -> str:
         """The sharpness instrument's HVP method (it may have fallen back to double-backward)."""

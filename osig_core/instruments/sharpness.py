@@ -7,8 +7,8 @@ optimizers: the full training set, or a fixed `--sharpness-subset`). For Adam it
 preconditioned sharpness lambda_max(P^-1 H) that Adam's threshold applies to.
 
 Cost: most estimates are cheap updates, Lanczos from the previous eigenvector stopped as soon as the
-certified bound is within `--sharpness-cheap-tol` (usually after 1-2 HVPs: a Rayleigh quotient and its residual,
-or one Krylov step more); when the bound does not get there (the eigenvector moved) Lanczos simply
+certified bound is within `--sharpness-cheap-tol` (usually after 1 HVP: a Rayleigh quotient and its
+residual; sometimes one Krylov step more); when the bound does not get there (the eigenvector moved) Lanczos simply
 continues to `--sharpness-tol`. The first estimate and every FULL_EVERY-th interval run to the
 tolerance. Each stored value carries its certified bound and whether it met the tolerance.
 See docs/curvature.md for the keys.
@@ -30,7 +30,7 @@ from osig_core.instruments.layer_curvature import curvature_shares
 FOLLOW_STEPS = 5  # after a threshold crossing, estimate again on each of the next few steps
 BASIS_BYTES = 1.5e9  # cap on the Lanczos basis memory (sets the iteration limit for big models)
 WARM_HISTORY = 2  # previous estimates whose eigenvectors may seed the next Lanczos run
-FULL_EVERY = 10  # at steps that are multiples of FULL_EVERY * sharpness_every, Lanczos runs to the tolerance
+FULL_EVERY = 20  # at steps that are multiples of FULL_EVERY * sharpness_every, Lanczos runs to the tolerance
 
 
 def sharpness_indices(cfg, data: Dataset) -> torch.Tensor | None:
@@ -75,6 +75,7 @@ class SharpnessInstrument:
         self.method = auto_method(model)
         self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
         self.precond_history: list[tuple[int, torch.Tensor]] = []
+        self.vectors: torch.Tensor | None = None  # the last estimate's Ritz vectors [k, dim] (published as top_eigvecs)
         self.theta_ref: torch.Tensor | None = None
         self.last_burst = -10**9
         self.last_estimate = -10**9
@@ -93,8 +94,9 @@ class SharpnessInstrument:
         for key, history in (("history", self.history), ("precond_history", self.precond_history)):
             doc[key] = [step for step, _ in history]
             tensors.update({f"{key}.{i}": v.detach().cpu().contiguous().clone() for i, (_, v) in enumerate(history)})
-        if self.theta_ref is not None:
-            tensors["theta_ref"] = self.theta_ref.detach().cpu().contiguous().clone()
+        for key in ("theta_ref", "vectors"):
+            if getattr(self, key) is not None:
+                tensors[key] = getattr(self, key).detach().cpu().contiguous().clone()
         return {"tensors": tensors, "json": doc}
 
     def load_state_dict(self, state: dict) -> None:
@@ -112,8 +114,9 @@ class SharpnessInstrument:
             steps = doc.get(key, [])
             setattr(self, key, [(int(step), tensors[f"{key}.{i}"].to(device=like.device, dtype=like.dtype))
                                 for i, step in enumerate(steps)])
-        if "theta_ref" in tensors:
-            self.theta_ref = tensors["theta_ref"].to(device=like.device, dtype=like.dtype)
+        for key in ("theta_ref", "vectors"):
+            if key in tensors:
+                setattr(self, key, tensors[key].to(device=like.device, dtype=like.dtype))
 
     # ------------------------------------------------------------------ schedule
     def due(self, step: int, loss_spike: bool) -> bool:
@@ -130,12 +133,15 @@ class SharpnessInstrument:
 
     # ------------------------------------------------------------------ measurement
     @staticmethod
-    def _seeds(history: list[tuple[int, torch.Tensor]], step: int) -> list[torch.Tensor]:
+    def _seeds(history: list[tuple[int, torch.Tensor]], step: int, cheap: bool = False) -> list[torch.Tensor]:
         """Which earlier eigenvectors start Lanczos: the last estimate's; after an odd number of steps
         also the one before, as a block (at the edge of stability the weights alternate with period
         2, so an estimate an even number of steps back often fits better; Lanczos starts from the
-        best combination of the two at the cost of one more HVP)."""
+        best combination of the two at the cost of one more HVP). A cheap update takes one vector,
+        the newest an even number of steps back if there is one, so it can stop after one HVP."""
         if len(history) >= 2 and (step - history[0][0]) % 2 == 1:
+            if cheap:
+                return [history[1][1]] if (step - history[1][0]) % 2 == 0 else [history[0][1]]
             return [history[0][1], history[1][1]]
         return [history[0][1]] if history else []
 
@@ -146,10 +152,10 @@ class SharpnessInstrument:
     def _lanczos(self, matvec, history: list[tuple[int, torch.Tensor]], step: int, dim: int,
                  like: torch.Tensor, k: int, full: bool) -> EigResult:
         max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
-        v0 = warm_start(self._seeds(history, step), dim, like.device, like.dtype, generator=self.generator)
-        tol = float(self.cfg.sharpness_tol)
-        cheap = float(self.cfg.sharpness_cheap_tol)
+        tol, cheap = float(self.cfg.sharpness_tol), float(self.cfg.sharpness_cheap_tol)
         accept = None if full or cheap <= 0 else max(tol, cheap)
+        v0 = warm_start(self._seeds(history, step, accept is not None), dim, like.device, like.dtype,
+                        generator=self.generator)
         return lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator, accept_tol=accept)
 
     def measure(self, ctx: StepContext) -> Measurement:
@@ -164,9 +170,12 @@ class SharpnessInstrument:
         full = self.full_due(ctx.step, self.history)
         res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)), full)
         self.method = op.method  # keep a fallback to double-backward for later estimates
-        vectors = _align_signs(res.vectors, self.history[0][1] if self.history else None)
+        previous = self.history[0][1] if self.history else None
+        vectors = self.vectors = _align_signs(res.vectors, previous)
         self.last_estimate = ctx.step
-        self.history = [(ctx.step, vectors)] + self.history[: WARM_HISTORY - 1]
+        # the next estimate starts from the Ritz vectors moved on by a free power step (a one-HVP
+        # update would otherwise never improve its vector)
+        self.history = [(ctx.step, _align_signs(res.starts, previous))] + self.history[: WARM_HISTORY - 1]
         raw_hvps = op.hvps
         threshold = self.threshold()
 
@@ -230,7 +239,7 @@ class SharpnessInstrument:
         before = op.hvps
         full = self.full_due(ctx.step, self.precond_history)
         pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1, full)
-        self.precond_history = [(ctx.step, pres.vectors)] + self.precond_history[: WARM_HISTORY - 1]
+        self.precond_history = [(ctx.step, pres.starts)] + self.precond_history[: WARM_HISTORY - 1]
         step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
         scalars["precond_sharpness"] = pres.eigenvalues[0]
         scalars["adam_eff_step"] = abs(float(torch.dot(step_sizes, v)))
