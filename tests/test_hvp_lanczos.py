@@ -203,3 +203,16 @@ def test_cheap_acceptance_stops_early_and_says_not_converged(mlp_problem):
     assert not cheap.converged and cheap.residuals[0] <= 5e-2 and full.converged
     assert abs(cheap.eigenvalues[0] - float(evals[-1])) <= cheap.bounds[0]
     assert full.eigenvalues[0] == pytest.approx(float(evals[-1]), rel=1e-5)
+
+
+def test_cheap_acceptance_goes_on_when_the_value_fell_below_the_last_estimate(mlp_problem):
+    """A cheap value whose interval lies below the previous estimate may track a lower eigenvalue:
+    Lanczos continues instead of stopping."""
+    model, x, y, H = mlp_problem
+    evals, evecs = torch.linalg.eigh(H)
+    op = LossHessian(model, x, y, "ce", chunk_size=20)
+    stale = (0.8 * evecs[:, -2] + 0.6 * evecs[:, -1]).float()  # mostly the second eigenvector
+    quick = lanczos_top(op.hvp, stale, k=1, tol=1e-4, accept_tol=0.9)
+    guarded = lanczos_top(op.hvp, stale, k=1, tol=1e-4, accept_tol=0.9, accept_above=float(evals[-1]))
+    assert quick.hvps == 1 and quick.eigenvalues[0] + quick.bounds[0] < float(evals[-1])
+    assert guarded.hvps > 1 and guarded.eigenvalues[0] + guarded.bounds[0] >= float(evals[-1])

@@ -94,7 +94,8 @@ def best_in_span(matvec: MatVec, block: torch.Tensor) -> tuple[torch.Tensor, tor
 
 
 def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4, max_iter: int = 100,
-                generator: torch.Generator | None = None, accept_tol: float | None = None) -> EigResult:
+                generator: torch.Generator | None = None, accept_tol: float | None = None,
+                accept_above: float = -np.inf) -> EigResult:
     """The k largest algebraic eigenpairs of the symmetric operator `matvec`, started from v0.
 
     v0 is a vector, or a block [m, dim] of candidate directions: Lanczos then starts from their best
@@ -102,6 +103,9 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     accept_tol (>= tol): stop early once every top-k pair's relative bound is <= accept_tol; the
     result then says converged only if the bounds also meet tol. From a good warm start this takes
     one or two products (a Rayleigh quotient and its residual, or the 2-step Krylov refinement).
+    accept_above: an early stop also needs the top pair's interval to reach this value (a previous
+    estimate): a Ritz value that fell below it by more than its bound may be tracking a lower
+    eigenvalue, so Lanczos goes on.
     """
     first_product = None
     extra_hvps = 0  # products spent choosing the start beyond the one Lanczos reuses
@@ -145,7 +149,8 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
         if j + 1 >= k and np.all(res_abs[:top] <= tol * floor):
             converged = True
             break
-        if j + 1 >= k and accept_tol is not None and np.all(res_abs[:top] <= accept_tol * floor):
+        if (j + 1 >= k and accept_tol is not None and np.all(res_abs[:top] <= accept_tol * floor)
+                and theta[0] + res_abs[0] >= accept_above):
             break
         if j + 1 == max_iter:
             break

@@ -76,6 +76,7 @@ class SharpnessInstrument:
         self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
         self.precond_history: list[tuple[int, torch.Tensor]] = []
         self.vectors: torch.Tensor | None = None  # the last estimate's Ritz vectors [k, dim] (published as top_eigvecs)
+        self.last_values: dict[str, float] = {}  # the last top eigenvalue per operator ("raw", "precond")
         self.theta_ref: torch.Tensor | None = None
         self.last_burst = -10**9
         self.last_estimate = -10**9
@@ -90,7 +91,7 @@ class SharpnessInstrument:
         generator, the schedule. {"tensors": plain CPU tensors (safetensors), "json": JSON-able}."""
         tensors = {"generator": self.generator.get_state().clone()}
         doc = {"method": self.method, "last_burst": self.last_burst, "last_estimate": self.last_estimate,
-               "follow_until": self.follow_until, "last_side": self.last_side}
+               "follow_until": self.follow_until, "last_side": self.last_side, "last_values": self.last_values}
         for key, history in (("history", self.history), ("precond_history", self.precond_history)):
             doc[key] = [step for step, _ in history]
             tensors.update({f"{key}.{i}": v.detach().cpu().contiguous().clone() for i, (_, v) in enumerate(history)})
@@ -107,6 +108,7 @@ class SharpnessInstrument:
         for key in ("last_burst", "last_estimate", "follow_until"):
             if key in doc:
                 setattr(self, key, int(doc[key]))
+        self.last_values = {str(k): float(v) for k, v in doc.get("last_values", {}).items()}
         side = doc.get("last_side")
         self.last_side = None if side is None else bool(side)
         like = self.x.new_empty(0, dtype=next(self.model.parameters()).dtype)
@@ -150,13 +152,19 @@ class SharpnessInstrument:
         return not history or step % (FULL_EVERY * max(1, int(self.cfg.sharpness_every))) == 0
 
     def _lanczos(self, matvec, history: list[tuple[int, torch.Tensor]], step: int, dim: int,
-                 like: torch.Tensor, k: int, full: bool) -> EigResult:
+                 like: torch.Tensor, k: int, full: bool, kind: str = "raw") -> EigResult:
         max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
         tol, cheap = float(self.cfg.sharpness_tol), float(self.cfg.sharpness_cheap_tol)
         accept = None if full or cheap <= 0 else max(tol, cheap)
         v0 = warm_start(self._seeds(history, step, accept is not None), dim, like.device, like.dtype,
                         generator=self.generator)
-        return lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator, accept_tol=accept)
+        # restart trigger besides a grown bound: a cheap value whose interval falls below the last
+        # estimate may track a lower eigenvalue (the top one rarely drops that fast)
+        below = self.last_values.get(kind, -math.inf)
+        res = lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator,
+                          accept_tol=accept, accept_above=below)
+        self.last_values[kind] = res.eigenvalues[0]
+        return res
 
     def measure(self, ctx: StepContext) -> Measurement:
         cfg = self.cfg
@@ -238,7 +246,8 @@ class SharpnessInstrument:
             return float("nan")
         before = op.hvps
         full = self.full_due(ctx.step, self.precond_history)
-        pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1, full)
+        pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1,
+                             full, "precond")
         self.precond_history = [(ctx.step, pres.starts)] + self.precond_history[: WARM_HISTORY - 1]
         step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
         scalars["precond_sharpness"] = pres.eigenvalues[0]
