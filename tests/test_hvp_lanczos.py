@@ -215,4 +215,4 @@ def test_cheap_acceptance_goes_on_when_the_value_fell_below_the_last_estimate(ml
     quick = lanczos_top(op.hvp, stale, k=1, tol=1e-4, accept_tol=0.9)
     guarded = lanczos_top(op.hvp, stale, k=1, tol=1e-4, accept_tol=0.9, accept_above=float(evals[-1]))
     assert quick.hvps == 1 and quick.eigenvalues[0] + quick.bounds[0] < float(evals[-1])
-    assert guarded.hvps > 1 and guarded.eigenvalues[0] + guarded.bounds[0] >= float(evals[-1])
+    assert guarded.hvps > 1 and guarded.eigenvalues[0] == pytest.approx(float(evals[-1]), rel=1e-2)

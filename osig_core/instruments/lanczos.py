@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 MatVec = Callable[[torch.Tensor], torch.Tensor]
+GUARD_STEPS = 3  # with accept_above unmet, an early stop waits for this many Lanczos steps
 BOUND_ROUNDING = 8.0  # rounding allowance in the certified bound, in units of sqrt(m) * eps * ||H||
 
 
@@ -105,7 +106,7 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     one or two products (a Rayleigh quotient and its residual, or the 2-step Krylov refinement).
     accept_above: an early stop also needs the top pair's interval to reach this value (a previous
     estimate): a Ritz value that fell below it by more than its bound may be tracking a lower
-    eigenvalue, so Lanczos goes on.
+    eigenvalue, so Lanczos goes on for at least GUARD_STEPS steps (the top may really have dropped).
     """
     first_product = None
     extra_hvps = 0  # products spent choosing the start beyond the one Lanczos reuses
@@ -150,7 +151,7 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
             converged = True
             break
         if (j + 1 >= k and accept_tol is not None and np.all(res_abs[:top] <= accept_tol * floor)
-                and theta[0] + res_abs[0] >= accept_above):
+                and (theta[0] + res_abs[0] >= accept_above or j + 1 >= GUARD_STEPS)):
             break
         if j + 1 == max_iter:
             break
