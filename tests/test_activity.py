@@ -47,6 +47,29 @@ def test_the_engine_says_each_phase_and_an_instruments_own_progress(tmp_path, mo
     assert run.meta().get("activity") is None  # a finished run is doing nothing
 
 
+def test_the_sharpness_estimate_counts_its_hvps_aloud(tmp_path):
+    """The real instrument says which HVP of how many it is on, one message per product."""
+    import re
+
+    import osig_core as osig
+    said: list[str] = []
+
+    class Hook:
+        def __call__(self, step, total, scalars):
+            pass
+
+        def activity(self, step, message):
+            said.append(message)
+
+    cfg = osig.RunConfig(model="mlp", width=0.05, n=80, steps=1, lr=0.05, sharpness_every=1)
+    run = osig.train(cfg, tmp_path / "r", progress=Hook())
+    counted = [int(m.group(1)) for m in (re.fullmatch(r"step 0: sharpness estimate, HVP (\d+) of ≤ \d+", s)
+                                         for s in said) if m]
+    assert counted == list(range(1, len(counted) + 1))  # 1, 2, 3, ... in order, none skipped
+    raw = run.records("eig")[0][1]["hvps"]
+    assert len(counted) == raw  # one message per Hessian-vector product of the estimate
+
+
 def test_what_runs_reaches_the_store_and_is_cleared_at_the_end(tmp_path):
     r = start_run(tmp_path / "live", steps=10)
     r.write(3)

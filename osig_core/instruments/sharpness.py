@@ -55,6 +55,19 @@ def _as_flat(value, like: torch.Tensor) -> torch.Tensor | None:
     return flat.to(device=like.device, dtype=like.dtype) if flat.numel() == like.numel() else None
 
 
+def _reporting(matvec, report, max_iter: int, prefix: str):
+    """matvec that says "HVP k of <= m" before each product, so a long estimate is never a silent wait."""
+    if report is None:
+        return matvec
+    count = [0]
+
+    def counted(v: torch.Tensor) -> torch.Tensor:
+        count[0] += 1
+        report(f"{prefix}HVP {count[0]} of ≤ {max_iter}")
+        return matvec(v)
+    return counted
+
+
 def _align_signs(vectors: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
     """Flip each eigenvector to agree with its predecessor, so projections form a continuous series."""
     if previous is None or previous.shape != vectors.shape:
@@ -69,6 +82,7 @@ class SharpnessInstrument:
     def __init__(self, cfg, model: torch.nn.Module, data: Dataset, opt_spec, device):
         self.cfg, self.model, self.opt_spec = cfg, model, opt_spec
         self.device = torch.device(device)
+        self._report = None  # set per estimate from ctx.shared["activity"]
         ids = sharpness_indices(cfg, data)
         self.x, self.y = (data.x, data.y) if ids is None else (data.x[ids], data.y[ids])
         self.loss = cfg.loss or data.loss
@@ -161,6 +175,7 @@ class SharpnessInstrument:
         # restart trigger besides a grown bound: a cheap value whose interval falls below the last
         # estimate may track a lower eigenvalue (the top one rarely drops that fast)
         below = self.last_values.get(kind, -math.inf)
+        matvec = _reporting(matvec, self._report, max_iter, "" if kind == "raw" else "preconditioned, ")
         res = lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator,
                           accept_tol=accept, accept_above=below)
         self.last_values[kind] = res.eigenvalues[0]
@@ -168,6 +183,7 @@ class SharpnessInstrument:
 
     def measure(self, ctx: StepContext) -> Measurement:
         cfg = self.cfg
+        self._report = ctx.shared.get("activity")  # the engine's progress line; absent under osig.Monitor
         x, y, reduce = self.x, self.y, None
         if ctx.dist is not None:  # this rank's shard; sums are all-reduced
             lo, hi = ctx.dist.shard(len(self.x))
