@@ -106,9 +106,12 @@ def _say(run_dir, step: int, text: str, seconds_ago: float) -> None:
     con.close()
 
 
-def test_the_monitor_says_what_a_long_step_0_is_doing_instead_of_no_steps_yet(tmp_path):
+def test_the_monitor_says_what_a_long_step_0_is_doing_instead_of_no_steps_yet(tmp_path, monkeypatch):
+    import osig_core.activity as A
     from osig_tui.store_poller import StorePoller
     from osig_tui.widgets.header import header_text
+    now = time.time()  # the reader's clock stands still, so a slow poll cannot change the seconds shown
+    monkeypatch.setattr(A.time, "time", lambda: now)
     r = start_run(tmp_path / "slow", steps=10)
     _say(tmp_path / "slow", 0, "sharpness estimate, HVP 5 of ≤ 20", seconds_ago=12)
     p = StorePoller(tmp_path / "slow")

@@ -86,7 +86,7 @@ def test_reading_commands_work_on_a_monitored_run(pairs_run, cli, tmp_path):
     assert code == 0 and "opposing pairs" in out
     code, _, err = cli("export", pairs_run, tmp_path / "m.npz", "--losses")
     assert code == 0, err
-    assert np.load(tmp_path / "m.npz")["losses"].shape == (60, 300)
+    assert np.load(tmp_path / "m.npz", allow_pickle=False)["losses"].shape == (60, 300)
     code, _, err = cli("run", "--resume", pairs_run)
     assert code == 2 and "osig.Monitor" in err and "Traceback" not in err
 
