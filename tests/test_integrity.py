@@ -152,3 +152,24 @@ def test_a_changed_record_payload_is_reported(tmp_path):
     with pytest.raises(RunStoreError, match="step 3"):
         run.record_at("extremes", 3)
     assert run.record_at("extremes", 5)[0] == 5 and run.records("extremes", since=3)
+
+
+def test_a_corrupt_row_index_is_refused_before_anything_is_deleted(run_copy):
+    """A resume's rollback checks the database's row index inside its transaction: nothing is lost."""
+    import sqlite3
+
+    from osig_core.store.writer import RunWriter
+    db = run_copy / L.DB_FILE
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("UPDATE steps SET row = 'x' WHERE step = 1")  # text sorts above every integer: MAX(row)
+    before = con.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+    con.close()
+    n = len(np.load(run_copy / "samples" / "labels.npy", allow_pickle=False))
+    writer = RunWriter(run_copy, n)
+    with pytest.raises(RunStoreError, match="corrupt"):
+        writer.reopen(keep_through_step=2)
+    writer.close()
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM steps").fetchone()[0] == before  # the deletes were rolled back
+    con.close()

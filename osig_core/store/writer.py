@@ -91,13 +91,14 @@ class RunWriter:
                 self.db.execute("DELETE FROM pairs WHERE first_step > ?", (keep_through_step,))
                 self.db.execute("UPDATE control SET handled = ? WHERE handled IS NULL", (time.time(),))
                 row = self.db.execute("SELECT MAX(row) FROM steps").fetchone()[0]
-                kept = 0 if not isinstance(row, int) or isinstance(row, bool) else row + 1
+                if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
+                    # inside the transaction: raising here rolls the deletes above back
+                    raise L.RunStoreError(f"'{db_path}' is corrupt (row index {row!r})")
+                kept = 0 if row is None else row + 1
                 self.db.execute("DELETE FROM row_checksums WHERE row >= ?", (kept,))
                 self.db.execute("DELETE FROM block_checksums WHERE (block + 1) * ? > ?", (L.BLOCK_ROWS, kept))
         except sqlite3.DatabaseError as e:
             raise L.RunStoreError(f"'{db_path}' cannot be continued: {e}") from None
-        if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 0):
-            raise L.RunStoreError(f"'{db_path}' is corrupt (row index {row!r})")
         for stale in (self.dir / L.CHECKPOINT_DIR).glob("*.tmp"):  # half-written by a writer that died
             stale.unlink(missing_ok=True)
         self._open_matrices(truncate_rows=0 if row is None else row + 1, fresh=False)
