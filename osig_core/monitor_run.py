@@ -90,12 +90,12 @@ class MonitorStore:
         step = done if at is None else min(int(at), done)
         self.writer.acquire_lock()
         try:
-            self.writer.reopen(keep_through_step=step - 1)
-            reader = RunReader(self.dir)
+            reader = RunReader(self.dir)  # read what the resume needs first: a failure here deletes nothing
             try:
                 self.mon.recorder.restore(reader, step)
             finally:
                 reader.close()
+            self.writer.reopen(keep_through_step=step - 1)
             older = [p for s, p in ckpts if s <= step]
             if older:  # proj_top continues from the same reference weights
                 try:
