@@ -82,14 +82,20 @@ def _call(fn: Callable, what: str, available: dict[str, Any], fallback: tuple) -
         raise ConfigError(f"{what} raised an error ({_first_line(e)})") from None
 
 
+def _plugin_target(group: str, name: str, what: str):
+    """An installed entry point of that name, else a `pkg.module:factory` path; None when it is neither."""
+    target = _entry_point(group, name)
+    if target is None and ":" in name:
+        target = _import_target(name, what)
+    return target
+
+
 # ---------------------------------------------------------------------- models
 def model_builder(name: str) -> Callable[[Any, float], torch.nn.Module]:
     from osig_core.registry import MODELS
     if name in MODELS:
         return MODELS[name]
-    target = _entry_point("models", name)
-    if target is None and ":" in name:
-        target = _import_target(name, "model factory")
+    target = _plugin_target("models", name, "model factory")
     if target is None:
         return None
     label = f"model '{name}'"
@@ -114,9 +120,7 @@ def dataset_builder(spec: str) -> Callable[[RunConfig, str | None], Any] | None:
         return DATASETS[base]
     if spec in DATASETS:
         return DATASETS[spec]
-    target = _entry_point("datasets", spec)
-    if target is None and ":" in spec:
-        target = _import_target(spec, "dataset factory")
+    target = _plugin_target("datasets", spec, "dataset factory")
     if target is None:
         return None
     label = f"dataset '{spec}'"

@@ -100,6 +100,20 @@ def gd_reference(tmp_path_factory):
     return d
 
 
+
+def _stop_resume_and_compare(cfg, d, stop: int, ref) -> None:
+    """Stop a run cleanly after step `stop` (as a signal would), resume it, compare every table with `ref`."""
+    from osig_core.engine import Engine, _start
+
+    def progress(step, total, scalars):
+        if step == stop:
+            engine._stop_signal = "TEST"
+    engine = Engine(cfg, d, progress)
+    _start(engine, engine.start_fresh)
+    assert engine.run() == "stopped"
+    osig.resume(d)
+    assert_same_tables(ref, d)
+
 def test_gd_with_groups_and_sharpness_resumes_exactly_after_sigkills(cli, tmp_path, gd_reference):
     d = tmp_path / "gd"
     args = GD + ["--sharpness-every", "5"]
@@ -136,21 +150,11 @@ def test_sgd_with_momentum_resumes_exactly_after_sigkills(cli, tmp_path):
 def test_clean_stops_resume_exactly_with_groups(tmp_path):
     """In-process stops at several steps (a final checkpoint each time): pairs and group losses continue
     as if never stopped; before checkpoints held the detector window they differed in most runs."""
-    from osig_core.engine import Engine, _start
     cfg = _config(GD).replace(steps=30)
     ref = tmp_path / "ref"
     osig.train(cfg, ref)
     for stop in (13, 17, 24):
-        d = tmp_path / f"stop{stop}"
-
-        def progress(step, total, scalars, stop=stop):
-            if step == stop:
-                engine._stop_signal = "TEST"
-        engine = Engine(cfg, d, progress)
-        _start(engine, engine.start_fresh)
-        assert engine.run() == "stopped"
-        osig.resume(d)
-        assert_same_tables(ref, d)
+        _stop_resume_and_compare(cfg, tmp_path / f"stop{stop}", stop, ref)
 
 
 # ---------------------------------------------------------------------- checks before deleting
@@ -249,20 +253,10 @@ def test_a_checkpoint_from_before_component_states_still_resumes(tmp_path, monke
 
 def test_clean_stops_resume_exactly_with_every_instrument(tmp_path):
     """Sharpness, per-sample curvature and probes on, stopped inside the follow-up window of an estimate."""
-    from osig_core.engine import Engine, _start
     cfg = _config(GD).replace(steps=24, n=200, sharpness_every=4, per_sample_every=4, probes=["sky"], probe_every=3)
     ref = tmp_path / "ref"
     osig.train(cfg, ref)
     kinds = {k for _, k, _ in tables(ref)["records"]}
     assert {"eig", "probes"} <= kinds, kinds
     for stop in (9, 14):
-        d = tmp_path / f"stop{stop}"
-
-        def progress(step, total, scalars, stop=stop):
-            if step == stop:
-                engine._stop_signal = "TEST"
-        engine = Engine(cfg, d, progress)
-        _start(engine, engine.start_fresh)
-        assert engine.run() == "stopped"
-        osig.resume(d)
-        assert_same_tables(ref, d)
+        _stop_resume_and_compare(cfg, tmp_path / f"stop{stop}", stop, ref)
