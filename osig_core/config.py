@@ -59,6 +59,8 @@ class RunConfig:
     sharpness_subset: int | None = None
     sharpness_tol: float = 1e-4
     sharpness_cheap_tol: float = 0.2  # between full estimates, stop at this certified relative bound; 0: always to sharpness_tol
+    sharpness_budget: float = 0.5  # training steps' worth of HVPs per step cheap estimates may refine with (large: no cap)
+    sharpness_follow: int = 0  # after an estimate crosses the threshold upwards, also estimate on each of the next K steps
     per_sample_every: int = 0  # per-sample / per-group curvature metrics; 0 = every 20th sharpness interval
     outliers_k: int = 24
     group_window: int = 20
@@ -108,6 +110,8 @@ class RunConfig:
                 bad(f"--{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
         if not self.sharpness_tol > 0:
             bad(f"--sharpness-tol must be positive, got {self.sharpness_tol}")
+        if not self.sharpness_budget >= 0:
+            bad(f"--sharpness-budget must be 0 or more, got {self.sharpness_budget}")
         if not 0 <= self.sharpness_cheap_tol < 1:
             bad(f"--sharpness-cheap-tol must be in [0, 1) (0 runs every estimate to --sharpness-tol), got {self.sharpness_cheap_tol}")
         if not self.head_scale >= 0:
@@ -124,7 +128,7 @@ class RunConfig:
         for name in ("chunk_size", "track_every", "eig_k", "outliers_k", "group_window", "probe_every", "nproc"):
             if getattr(self, name) < 1:
                 bad(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        for name in ("eval_every", "checkpoint_every", "sharpness_every", "per_sample_every"):
+        for name in ("eval_every", "checkpoint_every", "sharpness_every", "per_sample_every", "sharpness_follow"):
             if getattr(self, name) < 0:
                 bad(f"--{name.replace('_', '-')} must be 0 (off) or positive, got {getattr(self, name)}")
         if self.batch_size is not None and self.batch_size < 0:
@@ -213,7 +217,8 @@ PROBE_BLOCKS = ("sky", "red", "green", "white", "black")
 FEATURE_PROBE = "feature:"  # `feature:sky`: the dataset's planted feature drawn alone (Dataset.feature_images)
 
 _FLOAT_FIELDS = {"width", "head_scale", "lr", "momentum", "dampening", "beta1", "beta2", "eps", "weight_decay", "lr2",
-                 "split_quantile", "label_smoothing", "sharpness_tol", "sharpness_cheap_tol"}
+                 "split_quantile", "label_smoothing", "sharpness_tol", "sharpness_cheap_tol",
+                 "sharpness_budget"}
 _OPTIONAL_FLOAT = {"width"}
 _OPTIONAL_INT = {"n", "n_test", "batch_size", "track", "sharpness_subset"}
 

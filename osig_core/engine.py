@@ -218,9 +218,12 @@ class Engine:
         record = self.recorder.due(t)
         if cfg.full_batch:
             say(t, f"forward and backward pass over {self.data.n} samples")
-            res = self.grads.full_batch().to_host()  # the step's one device->host copy (losses, preds, correct)
+            tangents = self._step_tangents(t)
+            res = self.grads.full_batch(tangents).to_host()  # the step's one device->host copy (losses, preds, correct)
+            step_hvp = None if tangents is None else (tangents, res.products)
             train_loss, train_acc = res.mean_loss, res.accuracy
         else:
+            step_hvp = None
             say(t, "minibatch step")
             with clock.timing("recording"):
                 res = self.recorder.evaluate_tracked(self.model, self.data, self.loss).to_host() if record else None
@@ -243,7 +246,7 @@ class Engine:
         ctx = StepContext(step=t, cfg=cfg, model=self.model, optimizer=self.optimizer, opt_spec=self.spec,
                           data=self.data, device=self.device, losses=None if rec is None else rec.losses,
                           preds=None if rec is None else rec.preds, train_loss=train_loss, shared=self.shared,
-                          dist=self.dist)
+                          dist=self.dist, step_hvp=step_hvp)
         if rec is not None:
             self.shared["tracked_groups"] = rec.tracked_groups
         measured = Measurement()
@@ -286,6 +289,18 @@ class Engine:
         if self.progress is not None and self.is_writer:
             self.progress(self.step, cfg.steps, scalars)
         return True
+
+    def _step_tangents(self, t: int) -> torch.Tensor | None:
+        """Vectors whose Hessian products a curvature instrument due at step t wants from the step's
+        own full-batch pass (osig_core/instruments/sharpness.py `fused_start`), or None."""
+        if not self.grads.can_fuse_products():
+            return None
+        for inst in self.instruments:
+            if hasattr(inst, "fused_start"):
+                block = inst.fused_start(t)
+                if block is not None:
+                    return block
+        return None
 
     def _next_batch(self) -> torch.Tensor:
         bs = self.cfg.resolved_batch_size()

@@ -23,11 +23,18 @@ class Gradients:
         # instruments keep using the plain module (its state_dict keys stay unchanged).
         self.forward = torch.compile(model) if cfg.compile else model
 
-    def full_batch(self) -> PassResult:
+    def can_fuse_products(self) -> bool:
+        """Whether the full-batch pass can also return Hessian-vector products of the loss the
+        sharpness instrument estimates: one process, the plain module, fp32 (the HVPs are fp32)."""
+        return self.dist is None and not self.cfg.compile and self.cfg.precision == "fp32"
+
+    def full_batch(self, tangents: torch.Tensor | None = None) -> PassResult:
+        """The step's gradient into `.grad` and every sample's loss; with `tangents` (only where
+        `can_fuse_products`) also H t for each row, from the same pass."""
         cfg, d = self.cfg, self.data
         res = full_batch_gradient(self.forward, d.x[self.lo:self.hi], d.y[self.lo:self.hi], loss=self.loss,
                                   label_smoothing=cfg.label_smoothing, chunk_size=cfg.chunk_size,
-                                  precision=cfg.precision, record=True, grad_scale=1.0 / d.n)
+                                  precision=cfg.precision, record=True, grad_scale=1.0 / d.n, tangents=tangents)
         if self.dist is None:
             return res
         self.dist.all_reduce_grads(self.model)

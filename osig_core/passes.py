@@ -14,6 +14,7 @@ class PassResult:
     losses: torch.Tensor  # [M] float32 per-sample losses (on device)
     preds: torch.Tensor  # [M] predicted class ids (or regression outputs)
     correct: torch.Tensor  # [M] bool
+    products: torch.Tensor | None = None  # [k, dim] H t for the pass's `tangents` (stays on the device)
 
     @property
     def mean_loss(self) -> float:
@@ -37,7 +38,7 @@ class PassResult:
         wide = torch.float32 if self.losses.device.type == "mps" else torch.float64
         flat = torch.cat([t.reshape(-1).to(wide) for t in parts]).to(device)
         out = [piece.view(t.shape).to(t.dtype) for piece, t in zip(flat.split([t.numel() for t in parts]), parts)]
-        return PassResult(*out)
+        return PassResult(*out, products=self.products)
 
 
 def _autocast(device: torch.device, precision: str):
@@ -48,21 +49,29 @@ def _autocast(device: torch.device, precision: str):
 
 def full_batch_gradient(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str,
                         label_smoothing: float, chunk_size: int, precision: str = "fp32",
-                        record: bool = True, grad_scale: float | None = None) -> PassResult | None:
+                        record: bool = True, grad_scale: float | None = None,
+                        tangents: torch.Tensor | None = None) -> PassResult | None:
     """Accumulate the gradient of the mean loss over all of (x, y) into `.grad`, chunk by chunk.
 
     With record=False only the gradient is computed (the benchmark's baseline). `grad_scale`
-    overrides 1/len(x) (distributed runs divide by the global N)."""
+    overrides 1/len(x) (distributed runs divide by the global N). `tangents` [k, dim] (flat, in the
+    order of the trainable parameters): the same pass also returns the Hessian-vector products of
+    the mean loss with them (`PassResult.products`), one double backward per chunk on the graph the
+    gradient already built; a sharpness estimate due this step then saves a whole gradient pass."""
     n = x.shape[0]
     scale = (1.0 / n) if grad_scale is None else grad_scale
     losses = torch.empty(n, device=x.device, dtype=torch.float32) if record else None
-    preds = correct = None
+    preds = correct = products = None
     for i in range(0, n, chunk_size):
         xc, yc = x[i:i + chunk_size], y[i:i + chunk_size]
         with _autocast(x.device, precision):
             out = model(xc)
         per = per_sample_loss(out, yc, loss, label_smoothing)
-        (per.sum() * scale).backward()
+        if tangents is None:
+            (per.sum() * scale).backward()
+        else:
+            hv = _backward_with_products(model, per.sum() * scale, tangents)
+            products = hv if products is None else products + hv
         if record:
             losses[i:i + len(per)] = per.detach()
             p, c = predictions(out.detach(), yc)
@@ -71,7 +80,31 @@ def full_batch_gradient(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
                 correct = torch.empty(n, device=x.device, dtype=torch.bool)
             preds[i:i + len(p)] = p
             correct[i:i + len(c)] = c
-    return PassResult(losses, preds, correct) if record else None
+    return PassResult(losses, preds, correct, products) if record else None
+
+
+def _backward_with_products(model: torch.nn.Module, scaled: torch.Tensor, tangents: torch.Tensor) -> torch.Tensor:
+    """`scaled.backward()` (gradients accumulated into `.grad` exactly as it would) plus H t for each
+    row t of `tangents`: the gradient is built with create_graph, then differentiated once more
+    along the rows (batched when there are several)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(scaled, params, create_graph=True, allow_unused=True)
+    for p, g in zip(params, grads):
+        if g is not None:
+            p.grad = g.detach() if p.grad is None else p.grad + g.detach()
+    k = tangents.shape[0]
+    pieces, start = [], 0
+    for p in params:
+        pieces.append(tangents[:, start:start + p.numel()].reshape(k, *p.shape))
+        start += p.numel()
+    used = [i for i, g in enumerate(grads) if g is not None and g.requires_grad]
+    hv: list = [None] * len(params)
+    if used:  # a loss linear in every weight has a zero Hessian and a gradient outside the graph
+        hv = torch.autograd.grad([grads[i] for i in used], params,
+                                 grad_outputs=[pieces[i] if k > 1 else pieces[i][0] for i in used],
+                                 is_grads_batched=k > 1, allow_unused=True)
+    return torch.cat([tangents.new_zeros(k, p.numel()) if h is None else h.reshape(k, -1)
+                      for h, p in zip(hv, params)], 1)
 
 
 @torch.no_grad()

@@ -28,6 +28,9 @@ class StepContext:
     train_loss: float = float("nan")  # the loss the optimizer minimised this step
     shared: dict[str, Any] = field(default_factory=dict)  # state instruments share, e.g. "top_eigvecs", "tracked_ids"
     dist: Any = None  # osig_core.distributed.DistContext in a multi-process run (collective instruments use it)
+    # (start block [m, dim], H times it [m, dim]) from the step's own gradient pass at theta_t, when the
+    # sharpness instrument asked for it (`fused_start`); None otherwise
+    step_hvp: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 @dataclass

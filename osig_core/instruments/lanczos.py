@@ -80,14 +80,19 @@ def _tridiagonal(alphas: list[float], betas: list[float]) -> np.ndarray:
     return t
 
 
-def best_in_span(matvec: MatVec, block: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def best_in_span(matvec: MatVec, block: torch.Tensor,
+                 given: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(u, H u) for the top Ritz vector u of span(rows of block): Rayleigh-Ritz with one product per row.
 
     Used to start Lanczos from the best combination of several previous eigenvectors; H u comes for
-    free from the products, so Lanczos's first step costs nothing extra.
+    free from the products, so Lanczos's first step costs nothing extra. `given`: the products
+    H b of the block's rows, already computed (e.g. in the training step's own pass).
     """
-    q, _ = torch.linalg.qr(block.T)  # [dim, m], orthonormal columns
-    products = torch.stack([matvec(q[:, i]) for i in range(q.shape[1])], 1)
+    q, r = torch.linalg.qr(block.T)  # [dim, m], orthonormal columns; block.T = q r
+    if given is None:
+        products = torch.stack([matvec(q[:, i]) for i in range(q.shape[1])], 1)
+    else:  # H q = (H block.T) r^-1
+        products = torch.linalg.solve_triangular(r, given.T, upper=True, left=False)
     small = (q.T @ products).cpu().double()
     _, vecs = torch.linalg.eigh((small + small.T) / 2)
     c = vecs[:, -1].to(device=q.device, dtype=q.dtype)
@@ -96,7 +101,7 @@ def best_in_span(matvec: MatVec, block: torch.Tensor) -> tuple[torch.Tensor, tor
 
 def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4, max_iter: int = 100,
                 generator: torch.Generator | None = None, accept_tol: float | None = None,
-                accept_above: float = -np.inf) -> EigResult:
+                accept_above: float = -np.inf, products: torch.Tensor | None = None) -> EigResult:
     """The k largest algebraic eigenpairs of the symmetric operator `matvec`, started from v0.
 
     v0 is a vector, or a block [m, dim] of candidate directions: Lanczos then starts from their best
@@ -107,12 +112,15 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     accept_above: an early stop also needs the top pair's interval to reach this value (a previous
     estimate): a Ritz value that fell below it by more than its bound may be tracking a lower
     eigenvalue, so Lanczos goes on for at least GUARD_STEPS steps (the top may really have dropped).
+    products: H v0 (the same shape as v0), computed elsewhere: no product is spent on the start.
     """
     first_product = None
     extra_hvps = 0  # products spent choosing the start beyond the one Lanczos reuses
     if v0.dim() == 2 and v0.shape[0] > 1:
         extra_hvps = v0.shape[0] - 1
-        v0, first_product = best_in_span(matvec, v0)
+        v0, first_product = best_in_span(matvec, v0, products)
+    elif products is not None:
+        first_product = products.reshape(-1)
     v0 = v0.reshape(-1)
     dim = v0.numel()
     k = max(1, min(k, dim))

@@ -1,7 +1,7 @@
 """Sharpness: the top Hessian eigenvalue(s) of the training loss, against the stability threshold.
 
-Due every `cfg.sharpness_every` steps (step 0 included), on a loss spike, and on each of the
-`FOLLOW_STEPS` steps after an estimate that crossed the threshold. Each estimate runs warm-started
+Due every `cfg.sharpness_every` steps (step 0 included), on a loss spike, and (`--sharpness-follow K`,
+off by default) on each of the K steps after an estimate that crossed the threshold. Each estimate runs warm-started
 Lanczos on HVPs of the loss the optimiser minimises (GD: the full-batch mean in chunks; minibatch
 optimizers: the full training set, or a fixed `--sharpness-subset`). For Adam it also estimates the
 preconditioned sharpness lambda_max(P^-1 H) that Adam's threshold applies to.
@@ -25,9 +25,9 @@ from osig_core.instruments.adam_precond import adam_denominators, adam_learning_
 from osig_core.instruments.base import Measurement, StepContext
 from osig_core.instruments.hvp import LossHessian, auto_method, flat_params, trainable, unflatten
 from osig_core.instruments.lanczos import EigResult, lanczos_top, warm_start
+from osig_core.instruments.sharpness_budget import ProductBudget
 from osig_core.instruments.layer_curvature import curvature_shares
 
-FOLLOW_STEPS = 5  # after a threshold crossing, estimate again on each of the next few steps
 BASIS_BYTES = 1.5e9  # cap on the Lanczos basis memory (sets the iteration limit for big models)
 WARM_HISTORY = 2  # previous estimates whose eigenvectors may seed the next Lanczos run
 FULL_EVERY = 20  # at steps that are multiples of FULL_EVERY * sharpness_every, Lanczos runs to the tolerance
@@ -85,6 +85,12 @@ class SharpnessInstrument:
         self._report = None  # set per estimate from ctx.shared["activity"]
         ids = sharpness_indices(cfg, data)
         self.x, self.y = (data.x, data.y) if ids is None else (data.x[ids], data.y[ids])
+        # the products of an estimate's start can come from the step's own gradient pass when that
+        # pass differentiates exactly this loss: full-batch, all samples, no dropout (the step's
+        # forward would drop units the HVPs keep)
+        dropout = any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules())
+        self.fusable = cfg.full_batch and ids is None and not dropout
+        self._start: tuple[int, torch.Tensor] | None = None  # (step, start block) promised to the step's pass
         self.loss = cfg.loss or data.loss
         self.method = auto_method(model)
         self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
@@ -98,6 +104,9 @@ class SharpnessInstrument:
         self.last_side: bool | None = None  # was the last estimate above the threshold?
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(cfg.seed) + 7919)
+        step_samples = data.n if cfg.full_batch else cfg.resolved_batch_size()
+        self.budget = ProductBudget(cfg.sharpness_budget, len(self.x), step_samples)
+        self.capped: dict[str, bool] = {}  # per operator: did --sharpness-budget stop the last estimate?
 
     # ------------------------------------------------------------------ state (checkpoints)
     def state_dict(self) -> dict:
@@ -105,7 +114,8 @@ class SharpnessInstrument:
         generator, the schedule. {"tensors": plain CPU tensors (safetensors), "json": JSON-able}."""
         tensors = {"generator": self.generator.get_state().clone()}
         doc = {"method": self.method, "last_burst": self.last_burst, "last_estimate": self.last_estimate,
-               "follow_until": self.follow_until, "last_side": self.last_side, "last_values": self.last_values}
+               "follow_until": self.follow_until, "last_side": self.last_side, "last_values": self.last_values,
+               "budget_spent": self.budget.spent}
         for key, history in (("history", self.history), ("precond_history", self.precond_history)):
             doc[key] = [step for step, _ in history]
             tensors.update({f"{key}.{i}": v.detach().cpu().contiguous().clone() for i, (_, v) in enumerate(history)})
@@ -123,6 +133,7 @@ class SharpnessInstrument:
             if key in doc:
                 setattr(self, key, int(doc[key]))
         self.last_values = {str(k): float(v) for k, v in doc.get("last_values", {}).items()}
+        self.budget.spent = float(doc.get("budget_spent", 0.0))
         side = doc.get("last_side")
         self.last_side = None if side is None else bool(side)
         like = self.x.new_empty(0, dtype=next(self.model.parameters()).dtype)
@@ -161,24 +172,58 @@ class SharpnessInstrument:
             return [history[0][1], history[1][1]]
         return [history[0][1]] if history else []
 
+    def fused_start(self, step: int) -> torch.Tensor | None:
+        """The start block [m, dim] of the estimate due at `step`, for the engine to multiply by H in
+        the step's own gradient pass (the estimate then spends no HVP on its start: one gradient
+        pass fewer per estimate). None when no estimate is scheduled, none can start warm, or the
+        step's loss is not the estimated one. Only for steps that are due whatever the loss does."""
+        every = int(self.cfg.sharpness_every)
+        scheduled = every > 0 and (step % every == 0 or step <= self.follow_until)
+        if not (self.fusable and scheduled and self.history):
+            return None
+        like = flat_params(self.model)
+        block = self._start_block(self.history, step, like.numel(), like, self.full_due(step, self.history))
+        self._start = (step, block)
+        return block.reshape(-1, like.numel())
+
+    def _start_block(self, history, step: int, dim: int, like: torch.Tensor, full: bool) -> torch.Tensor:
+        cheap = not full and float(self.cfg.sharpness_cheap_tol) > 0
+        return warm_start(self._seeds(history, step, cheap), dim, like.device, like.dtype, generator=self.generator)
+
     def full_due(self, step: int, history: list[tuple[int, torch.Tensor]]) -> bool:
         """Run Lanczos to the tolerance (not a cheap update): cold, or on every FULL_EVERY-th interval."""
         return not history or step % (FULL_EVERY * max(1, int(self.cfg.sharpness_every))) == 0
 
     def _lanczos(self, matvec, history: list[tuple[int, torch.Tensor]], step: int, dim: int,
-                 like: torch.Tensor, k: int, full: bool, kind: str = "raw") -> EigResult:
+                 like: torch.Tensor, k: int, full: bool, kind: str = "raw",
+                 given: torch.Tensor | None = None) -> EigResult:
+        """given: H v0 for the start promised by `fused_start` at this step (computed by the step).
+        A cheap estimate takes at most the Lanczos steps `--sharpness-budget` leaves room for."""
         max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
         tol, cheap = float(self.cfg.sharpness_tol), float(self.cfg.sharpness_cheap_tol)
         accept = None if full or cheap <= 0 else max(tol, cheap)
-        v0 = warm_start(self._seeds(history, step, accept is not None), dim, like.device, like.dtype,
-                        generator=self.generator)
+        promised = self._start if kind == "raw" and self._start is not None and self._start[0] == step else None
+        self._start = None
+        if promised is not None:
+            v0 = promised[1]
+            if given is not None:
+                given = given.reshape(v0.shape)
+        else:
+            v0, given = self._start_block(history, step, dim, like, full), None
+        rows = 0 if given is None else given.reshape(-1, dim).shape[0]
+        limit = None if accept is None else self.budget.steps_allowed(step, self.method, rows)  # cheap ones only
+        capped_at = max(k, limit) if limit is not None and limit < max_iter else None
+        if capped_at is not None:
+            max_iter = capped_at
         # restart trigger besides a grown bound: a cheap value whose interval falls below the last
         # estimate may track a lower eigenvalue (the top one rarely drops that fast)
         below = self.last_values.get(kind, -math.inf)
         matvec = _reporting(matvec, self._report, max_iter, "" if kind == "raw" else "preconditioned, ")
         res = lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator,
-                          accept_tol=accept, accept_above=below)
+                          accept_tol=accept, accept_above=below, products=given)
         self.last_values[kind] = res.eigenvalues[0]
+        # stopped by the budget, not by its own rule: the bound is still certified, just wider
+        self.capped[kind] = capped_at is not None and accept is not None and max(res.residuals) > accept
         return res
 
     def measure(self, ctx: StepContext) -> Measurement:
@@ -191,8 +236,11 @@ class SharpnessInstrument:
         op = LossHessian(self.model, x, y, self.loss, cfg.label_smoothing, cfg.chunk_size, self.method,
                          reduce=reduce, n_total=len(self.x))
         theta = flat_params(self.model)
+        cold = not self.history  # the first estimate: run to the tolerance, outside the budget
         full = self.full_due(ctx.step, self.history)
-        res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)), full)
+        fused = ctx.step_hvp[1] if ctx.step_hvp is not None else None
+        res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)), full, given=fused)
+        fused_hvps = 0 if fused is None else int(fused.shape[0])
         self.method = op.method  # keep a fallback to double-backward for later estimates
         previous = self.history[0][1] if self.history else None
         vectors = self.vectors = _align_signs(res.vectors, previous)
@@ -200,7 +248,9 @@ class SharpnessInstrument:
         # the next estimate starts from the Ritz vectors moved on by a free power step (a one-HVP
         # update would otherwise never improve its vector)
         self.history = [(ctx.step, _align_signs(res.starts, previous))] + self.history[: WARM_HISTORY - 1]
-        raw_hvps = op.hvps
+        raw_hvps = op.hvps + fused_hvps
+        if not cold:
+            self.budget.spend(op.method, op.hvps, fused_hvps)
         threshold = self.threshold()
 
         scalars: dict[str, float] = {
@@ -216,13 +266,14 @@ class SharpnessInstrument:
         eig_record = {"eigenvalues": res.eigenvalues, "residuals": res.residuals, "bounds": res.bounds,
                       "hvps": raw_hvps, "converged": res.converged,
                       "mode": "full" if full or cfg.sharpness_cheap_tol <= 0 else "cheap",
-                      "method": op.method, "subset": op.n_total}
+                      "method": op.method, "subset": op.n_total, "fused": fused_hvps,
+                      "budget_capped": self.capped.get("raw", False)}
 
         scalars["proj_top"] = self._projection(ctx, theta, vectors[0], eig_record)
         watched = res.eigenvalues[0]
         if self.opt_spec is not None and self.opt_spec.preconditioned:
             watched = self._preconditioned(ctx, op, vectors[0], scalars, eig_record)
-        scalars["eig_hvps"] = float(op.hvps)
+        scalars["eig_hvps"] = float(op.hvps + fused_hvps)
         self._follow_crossing(ctx.step, watched, threshold)
 
         params = [p for _, p in trainable(self.model)]
@@ -260,21 +311,24 @@ class SharpnessInstrument:
             scalars["precond_sharpness"] = scalars["adam_eff_step"] = scalars["precond_bound"] = float("nan")
             self.precond_history = []
             return float("nan")
-        before = op.hvps
+        before, cold = op.hvps, not self.precond_history
         full = self.full_due(ctx.step, self.precond_history)
         pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1,
                              full, "precond")
         self.precond_history = [(ctx.step, pres.starts)] + self.precond_history[: WARM_HISTORY - 1]
+        if not cold:
+            self.budget.spend(op.method, op.hvps - before, 0)
         step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
         scalars["precond_sharpness"] = pres.eigenvalues[0]
         scalars["adam_eff_step"] = abs(float(torch.dot(step_sizes, v)))
         scalars["precond_bound"] = pres.bounds[0]
         record["precond"] = {"eigenvalue": pres.eigenvalues[0], "residual": pres.residuals[0],
-                             "bound": pres.bounds[0], "hvps": op.hvps - before, "converged": pres.converged}
+                             "bound": pres.bounds[0], "hvps": op.hvps - before, "converged": pres.converged,
+                             "budget_capped": self.capped.get("precond", False)}
         return pres.eigenvalues[0]
 
     def _follow_crossing(self, step: int, value: float, threshold: float) -> None:
-        """Measure on the next FOLLOW_STEPS steps when this estimate crossed the threshold upwards.
+        """Measure on the next `--sharpness-follow` steps when this estimate crossed the threshold upwards.
 
         At the edge of stability the sharpness hovers around the threshold and crosses it often;
         a new burst is allowed only 5 regular intervals after the last, so the cost stays bounded."""
@@ -283,6 +337,6 @@ class SharpnessInstrument:
         side = value > threshold
         quiet = step - self.last_burst >= 5 * max(1, int(self.cfg.sharpness_every))
         if self.last_side is False and side and quiet:
-            self.follow_until = step + FOLLOW_STEPS
+            self.follow_until = step + int(self.cfg.sharpness_follow)
             self.last_burst = step
         self.last_side = side
