@@ -2,7 +2,8 @@
 at step STEP, stops at POINT, writes MARKER and waits to be killed, so a test can SIGKILL the engine
 exactly there (instead of guessing a moment with a clock).
 
-POINT: "estimate" (inside the sharpness estimate: its start vector drawn, its first Hessian-vector product running),
+POINT: "estimate" (inside the sharpness estimate: its start vector drawn, its first Hessian-vector product
+computed in the step's pass, the rest of the estimate not yet run),
 "checkpoint" (half of checkpoint step_STEP written to its temporary file), "row" (the step's loss
 row written, its database transaction not yet committed).
 """
@@ -20,25 +21,17 @@ def _wait_to_be_killed(marker: str) -> None:
 
 
 def install(point: str, step: int, marker: str) -> None:
-    from osig_core.engine import Engine
-    current = {"step": -1}
-    one_step = Engine._one_step
-
-    def tracked_step(self):
-        current["step"] = self.step
-        return one_step(self)
-    Engine._one_step = tracked_step
     if point == "estimate":
-        from osig_core.instruments.hvp import LossHessian
-        hvp, calls = LossHessian.hvp, {"n": 0}
+        # the estimate's start vector is drawn before the step's pass (which computes its first
+        # product); kill between that pass and the rest of the estimate
+        from osig_core.instruments.sharpness import SharpnessInstrument
+        measure = SharpnessInstrument.measure
 
-        def slow_hvp(self, v):
-            if current["step"] == step:
-                calls["n"] += 1
-                if calls["n"] == 1:
-                    _wait_to_be_killed(marker)
-            return hvp(self, v)
-        LossHessian.hvp = slow_hvp
+        def stopped_measure(self, ctx):
+            if ctx.step == step:
+                _wait_to_be_killed(marker)
+            return measure(self, ctx)
+        SharpnessInstrument.measure = stopped_measure
     elif point == "checkpoint":
         import osig_core.store.checkpoint as ck
         save = ck.save_file

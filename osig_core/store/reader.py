@@ -73,7 +73,7 @@ class RunReader(ReaderChecks):
         try:
             self.db = L.connect(db_path, readonly=True)
             self.db.execute("SELECT 1 FROM steps LIMIT 1").fetchall()
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # a damaged schema can fail to decode
             raise L.RunStoreError(f"'{db_path}' is not a readable osig database ({e})") from None
         self._mm: dict[str, tuple[int, np.memmap]] = {}
         self._verified_rows: dict[str, int] = {}  # rows 0..k-1 of a row file matched their checksums
@@ -88,7 +88,7 @@ class RunReader(ReaderChecks):
     def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:
             return self.db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # a damaged schema can fail to decode
             raise L.RunStoreError(f"'{self.dir / L.DB_FILE}' could not be read ({e})") from None
 
     # ------------------------------------------------------------------ meta / status

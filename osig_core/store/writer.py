@@ -97,7 +97,7 @@ class RunWriter:
                 kept = 0 if row is None else row + 1
                 self.db.execute("DELETE FROM row_checksums WHERE row >= ?", (kept,))
                 self.db.execute("DELETE FROM block_checksums WHERE (block + 1) * ? > ?", (L.BLOCK_ROWS, kept))
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # a damaged schema can fail to decode
             raise L.RunStoreError(f"'{db_path}' cannot be continued: {e}") from None
         for stale in (self.dir / L.CHECKPOINT_DIR).glob("*.tmp"):  # half-written by a writer that died
             stale.unlink(missing_ok=True)
