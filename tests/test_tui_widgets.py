@@ -56,3 +56,28 @@ def test_bars_and_intervals():
     assert bar(0.5, 4).plain == "██  " and bar(1.0, 3).plain == "███" and bar(float("nan"), 2).plain == "  "
     assert intervals(np.array([0.0, 0.1, 0.2, 0.9, 1.0]), gap=0.15) == "[0, 0.2] ∪ [0.9, 1]"
     assert intervals(np.array([0.5]), gap=0.1) == "{0.5}"
+
+
+class _Series:
+    """A History stand-in: a constant threshold series."""
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+
+    def has(self, key: str) -> bool:
+        return key in ("sharpness", "threshold")
+
+    def series(self, key: str):
+        import numpy as np
+        return np.arange(3.0), np.full(3, self.threshold if key == "threshold" else 1.0)
+
+
+def test_the_threshold_is_called_2_over_eta_only_where_it_is():
+    from types import SimpleNamespace
+    from osig_tui.widgets.charts import SharpnessChart
+    chart = SharpnessChart()
+    cases = [(SimpleNamespace(optim="gd", lr=0.05), 40.0, "2/η = 40"),
+             (SimpleNamespace(optim="torch:SGD", lr=0.1), 20.0, "2/η = 20"),  # a monitored torch.optim.SGD
+             (SimpleNamespace(optim="sgd", lr=0.1), 380.0, "threshold = 380")]  # heavy ball, beta 0.9
+    for info, threshold, want in cases:
+        chart.history, chart.info = _Series(threshold), info
+        assert want in chart.legend(), (info, chart.legend())

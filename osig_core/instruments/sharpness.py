@@ -107,6 +107,7 @@ class SharpnessInstrument:
         step_samples = data.n if cfg.full_batch else cfg.resolved_batch_size()
         self.budget = ProductBudget(cfg.sharpness_budget, len(self.x), step_samples)
         self.capped: dict[str, bool] = {}  # per operator: did --sharpness-budget stop the last estimate?
+        self.fused_rows = 0  # products of the last raw estimate that came from the step's own pass
 
     # ------------------------------------------------------------------ state (checkpoints)
     def state_dict(self) -> dict:
@@ -210,7 +211,7 @@ class SharpnessInstrument:
                 given = given.reshape(v0.shape)
         else:
             v0, given = self._start_block(history, step, dim, like, full), None
-        rows = 0 if given is None else given.reshape(-1, dim).shape[0]
+        rows = self.fused_rows = 0 if given is None else given.reshape(-1, dim).shape[0]  # products the step made
         limit = None if accept is None else self.budget.steps_allowed(step, self.method, rows)  # cheap ones only
         capped_at = max(k, limit) if limit is not None and limit < max_iter else None
         if capped_at is not None:
@@ -240,7 +241,7 @@ class SharpnessInstrument:
         full = self.full_due(ctx.step, self.history)
         fused = ctx.step_hvp[1] if ctx.step_hvp is not None else None
         res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)), full, given=fused)
-        fused_hvps = 0 if fused is None else int(fused.shape[0])
+        fused_hvps = self.fused_rows
         self.method = op.method  # keep a fallback to double-backward for later estimates
         previous = self.history[0][1] if self.history else None
         vectors = self.vectors = _align_signs(res.vectors, previous)

@@ -146,7 +146,10 @@ class SharpnessChart(SeriesChart):
             return f"[bold cyan]{name}[/] (no stability threshold recorded for this optimizer)"
         _, ty = h.series("threshold")
         if np.ptp(ty) <= 1e-9 * max(1.0, abs(float(ty[0]))):
-            thr = "2/η" if self.info is not None and self.info.optim in ("gd", "sgd") else "threshold"
+            # "2/η" only where the threshold is 2/η (plain GD/SGD, a monitored torch:SGD without momentum);
+            # heavy-ball and preconditioned thresholds are named by what they are not
+            lr = float(getattr(self.info, "lr", 0.0) or 0.0)
+            thr = "2/η" if lr > 0 and abs(float(ty[-1]) * lr - 2.0) <= 1e-6 else "threshold"
             return f"[bold cyan]{name}[/] vs [red]{thr} = {float(ty[-1]):.4g}[/]"
         return f"[bold cyan]{name}[/] vs [red]threshold[/]"
 
