@@ -10,7 +10,11 @@ summed loop times is printed per monitor setting:
              (warm-started Lanczos on Hessian-vector products; the cost is the HVPs)
   sharp10_200  as sharp10, sharpness on a 200-sample subset
 
-Usage: python benchmarks/bench_monitor.py [--steps 60 --block 10 --n 60000 --only record,sharp10]
+  floor      no loop: what ONE Hessian-vector product over the 1,000-sample sharpness subset costs in
+             SGD steps of 128 (osig's own LossHessian, interleaved medians) — the least any
+             estimate every 10 steps adds, whatever the estimator
+
+Usage: python benchmarks/bench_monitor.py [--steps 60 --block 10 --n 60000 --only record,sharp10,floor]
 """
 from __future__ import annotations
 
@@ -105,6 +109,29 @@ class Loop:
         self.steps += k
 
 
+def hvp_floor(x, y, subset: int = 1000, rounds: int = 7) -> None:
+    """One SGD step of 128 against one HVP over `subset` samples (the monitor's default sharpness
+    subset), on the same model, interleaved; prints the ratio and what it means for `every 10`."""
+    import statistics
+    from osig_core.instruments.hvp import LossHessian
+    loop = Loop(x, y)
+    op = LossHessian(loop.model, x[:subset], y[:subset], "ce", chunk_size=1000)
+    v = torch.randn(op.dim, generator=torch.Generator().manual_seed(0))
+    steps, hvps = [], []
+    loop.run(2)  # warm-up
+    for _ in range(rounds):
+        t = time.perf_counter()
+        loop.run(1)
+        steps.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        op.hvp(v)
+        hvps.append(time.perf_counter() - t)
+    step, hvp = statistics.median(steps), statistics.median(hvps)
+    print(f"floor: one SGD step of 128 {1000 * step:.0f} ms, one HVP over {subset} samples ({op.method}) "
+          f"{1000 * hvp:.0f} ms = {hvp / step:.1f} steps; one product every 10 steps alone adds "
+          f"{100 * hvp / (10 * step):.0f}% to the loop", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=60, help="steps per loop (each setting and the plain loop)")
@@ -113,7 +140,11 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(SETTINGS), help="comma-separated settings")
     a = ap.parse_args()
     x, y = fashion_mnist(a.n)
-    names = [s for s in a.only.split(",") if s]
+    names = [s for s in a.only.split(",") if s and s != "floor"]
+    if "floor" in a.only.split(","):
+        hvp_floor(x, y)
+        if not names:
+            return
     print(f"Fashion-MNIST n={len(x)}, SmallResNet ({sum(p.numel() for p in SmallResNet().parameters())} params), "
           f"batch 128, SGD momentum 0.9, {torch.get_num_threads()} threads, {a.steps} steps per loop", flush=True)
     with tempfile.TemporaryDirectory() as root:
