@@ -56,7 +56,7 @@ FLAG_HELP: dict[str, tuple[str, str]] = {
     "sharpness_subset": ("Estimate sharpness on a fixed subset of M samples.", "What to record"),
     "sharpness_tol": ("Lanczos residual tolerance (relative certified bound) of full estimates.", "What to record"),
     "sharpness_cheap_tol": ("Between full estimates, stop Lanczos once the certified relative bound is within this (usually 1 HVP); 0 = every estimate to --sharpness-tol.", "What to record"),
-    "sharpness_budget": ("What refining cheap estimates may add, in training steps per step (0.5 = at most half the training's cost; 0 = one product per estimate; a large value = refine every estimate to --sharpness-cheap-tol). Estimates cut short keep their certified bound and are marked not converged.", "What to record"),
+    "sharpness_budget": ("What refining cheap estimates may add, in training steps per step (0.3, the default: about 30% of the training's cost; 0 = one product per estimate; a large value = refine every estimate to --sharpness-cheap-tol). Estimates cut short keep their certified bound and are marked not converged.", "What to record"),
     "sharpness_follow": ("After an estimate crosses the threshold upwards, also estimate on each of the next K steps (0 = off; each costs as much as a regular estimate).", "What to record"),
     "per_sample_every": ("Per-sample/group curvature every K steps (0 = every 20th sharpness interval).", "What to record"),
     "outliers_k": ("Most increased/decreased samples kept per step.", "What to record"),

@@ -73,7 +73,7 @@ def test_the_app_opens_the_run_and_shows_the_pairs(pairs_run):
             await ready(pilot)
             table = pilot.app.screen.query_one(PairsTable)
             assert table.row_count == len(run.pairs_at()) > 0
-            assert "threshold = 10" in str(pilot.app.screen.query_one(SharpnessChart).border_title)
+            assert "2/η = 10" in str(pilot.app.screen.query_one(SharpnessChart).border_title)
     asyncio.run(main())
 
 
