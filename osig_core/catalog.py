@@ -1,7 +1,7 @@
 """What can be named on the command line, listed without importing torch (for `osig list`, `--help`).
 
-Built-in names are read from the `@register_*("name")` lines of osig's own modules (parsed, not
-imported); plugins are the entry points that installed packages declare in the groups below
+Built-in names are read from osig_core.registry's tables, their summaries from the builders' source
+(parsed, not imported); plugins are the entry points that installed packages declare in the groups below
 (listed from their metadata, not loaded). Resolving a name into something that runs is
 osig_core.plugins' job.
 """
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from osig_core.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
+
 GROUPS = {"models": "osig.models", "datasets": "osig.datasets", "optimizers": "osig.optimizers"}
-_PACKAGES = {"models": ("models", "register_model"), "datasets": ("data", "register_dataset"),
-             "optimizers": ("optim", "register_optimizer")}
+BUILTIN = {"models": BUILTIN_MODELS, "datasets": BUILTIN_DATASETS, "optimizers": BUILTIN_OPTIMIZERS}
 TORCH_OPTIM = "torch:"  # --optim torch:AdamW: any torch.optim optimizer by class name
 
 
@@ -31,37 +32,31 @@ def _doc_line(node: ast.AST) -> str:
 
 
 def builtin(kind: str) -> list[Entry]:
-    """Names registered by osig's own modules, with the builder's first docstring line (or summary=)."""
-    package, decorator = _PACKAGES[kind]
+    """The registry's built-in names, with the builder's first docstring line (or summary=), else
+    its module's: read from the source, so that listing them imports no builder."""
     out: list[Entry] = []
-    for path in sorted((Path(__file__).parent / package).glob("*.py")):
+    for name, target in BUILTIN[kind].items():
+        module, _, attr = target.partition(":")
+        path = Path(__file__).parent.joinpath(*module.split(".")[1:]).with_suffix(".py")
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"))
         except (OSError, SyntaxError, UnicodeDecodeError):
-            continue
-        module_doc = _doc_line(tree)
-        for node in ast.walk(tree):
-            for call in _register_calls(node, decorator):
-                name = call.args[0].value
-                out.append(Entry(name, _summary(node, call) or module_doc, "built-in"))
+            tree = ast.Module(body=[], type_ignores=[])
+        out.append(Entry(name, _summary(tree, attr) or _doc_line(tree), "built-in"))
     return sorted(out, key=lambda e: e.name)
 
 
-def _register_calls(node: ast.AST, decorator: str) -> list[ast.Call]:
-    candidates: list[ast.AST] = list(getattr(node, "decorator_list", []))
-    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-        candidates.append(node.value.func)  # NAME = register_optimizer("x")(OptimizerSpec(...))
-    return [c for c in candidates if isinstance(c, ast.Call) and getattr(c.func, "id", None) == decorator
-            and c.args and isinstance(c.args[0], ast.Constant) and isinstance(c.args[0].value, str)]
-
-
-def _summary(node: ast.AST, call: ast.Call) -> str:
-    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-        for inner in node.value.args:
-            for kw in getattr(inner, "keywords", []):
+def _summary(tree: ast.Module, attr: str) -> str:
+    """The docstring of `def attr`, or the summary= keyword of `attr = OptimizerSpec(...)`."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attr:
+            return _doc_line(node)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == attr for t in node.targets) \
+                and isinstance(node.value, ast.Call):
+            for kw in node.value.keywords:
                 if kw.arg == "summary" and isinstance(kw.value, ast.Constant):
                     return str(kw.value.value)
-    return _doc_line(node)
+    return ""
 
 
 def entry_points(kind: str) -> list[metadata.EntryPoint]:

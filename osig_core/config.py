@@ -14,9 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-
-class ConfigError(ValueError):
-    """A user-facing configuration problem; its message is one sentence shown as-is."""
+from osig_core.config_bounds import FLOAT_FIELDS as _FLOAT_FIELDS, check_bounds
+from osig_core.errors import ConfigError
 
 
 @dataclass
@@ -157,7 +156,6 @@ class RunConfig:
             if p not in PROBE_BLOCKS and not p.startswith(FEATURE_PROBE) and not Path(p).is_file():
                 bad(f"probe image '{p}' does not exist (built-in probes: {', '.join(PROBE_BLOCKS)}, "
                     f"or {FEATURE_PROBE}NAME for a planted feature)")
-        from osig_core.config_bounds import check_bounds
         check_bounds(self, bad)
         return self
 
@@ -216,9 +214,6 @@ def cpu_model_defaults(model: str, device_type: str) -> dict[str, Any]:
 PROBE_BLOCKS = ("sky", "red", "green", "white", "black")
 FEATURE_PROBE = "feature:"  # `feature:sky`: the dataset's planted feature drawn alone (Dataset.feature_images)
 
-_FLOAT_FIELDS = {"width", "head_scale", "lr", "momentum", "dampening", "beta1", "beta2", "eps", "weight_decay", "lr2",
-                 "split_quantile", "label_smoothing", "sharpness_tol", "sharpness_cheap_tol",
-                 "sharpness_budget"}
 _OPTIONAL_FLOAT = {"width"}
 _OPTIONAL_INT = {"n", "n_test", "batch_size", "track", "sharpness_subset"}
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+# RunConfig's float settings (read as numbers from TOML/JSON, and each within float32's range)
+FLOAT_FIELDS = frozenset({"width", "head_scale", "lr", "momentum", "dampening", "beta1", "beta2", "eps", "weight_decay",
+                          "lr2", "split_quantile", "label_smoothing", "sharpness_tol", "sharpness_cheap_tol",
+                          "sharpness_budget"})
 F32_MAX = 3.4028234663852886e38  # largest float32 (bfloat16 has the same exponent range)
 F32_TINY = 1.1754943508222875e-38  # smallest normal float32: a positive setting below it rounds towards 0
 MAX_STEPS = 10**9
@@ -40,12 +44,10 @@ def _gib(b: float) -> str:
 
 def check_bounds(cfg, bad: Callable[[str], None]) -> None:
     """Call `bad(sentence)` on the first setting out of bounds (after the basic sign checks)."""
-    from osig_core.config import _FLOAT_FIELDS
-
     def flag(name: str) -> str:
         return "--" + name.replace("_", "-")
 
-    for name in sorted(_FLOAT_FIELDS):
+    for name in sorted(FLOAT_FIELDS):
         v = getattr(cfg, name)
         if v is not None and abs(v) > F32_MAX:
             bad(f"{flag(name)} must be at most {F32_MAX:.4g} in size (the largest float32), got {v:g}")

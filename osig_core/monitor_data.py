@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from osig_core.config import ConfigError
+from osig_core.errors import ConfigError
 from osig_core.data.base import Dataset
 from osig_core.losses import per_sample_loss
 

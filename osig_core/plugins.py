@@ -21,13 +21,17 @@ import importlib
 import inspect
 import json
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
 from osig_core.catalog import GROUPS, TORCH_OPTIM, entry_points
-from osig_core.config import ConfigError, RunConfig
+from osig_core.errors import ConfigError
 from osig_core.optim.base import OptimizerSpec
+from osig_core.registry import DATASETS, MODELS, OPTIMIZERS, dataset_base_name
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 
 def _first_line(e: BaseException) -> str:
@@ -92,7 +96,6 @@ def _plugin_target(group: str, name: str, what: str):
 
 # ---------------------------------------------------------------------- models
 def model_builder(name: str) -> Callable[[Any, float], torch.nn.Module]:
-    from osig_core.registry import MODELS
     if name in MODELS:
         return MODELS[name]
     target = _plugin_target("models", name, "model factory")
@@ -114,7 +117,6 @@ def model_builder(name: str) -> Callable[[Any, float], torch.nn.Module]:
 
 # ---------------------------------------------------------------------- datasets
 def dataset_builder(spec: str) -> Callable[[RunConfig, str | None], Any] | None:
-    from osig_core.registry import DATASETS, dataset_base_name
     base = dataset_base_name(spec)
     if base in DATASETS:
         return DATASETS[base]
@@ -157,7 +159,7 @@ def opt_args(cfg: Any) -> dict[str, Any]:
 def optimizer_kwargs(cls: type, cfg: Any) -> dict[str, Any]:
     """lr, the RunConfig settings cls accepts that the user changed, then --opt-args."""
     accepted = set(inspect.signature(cls.__init__).parameters)
-    default = RunConfig()
+    default = type(cfg)()  # RunConfig's defaults (not imported here: RunConfig.validate imports this module)
     kw: dict[str, Any] = {"lr": cfg.lr}
     for name in ("momentum", "dampening", "weight_decay", "eps"):
         if name in accepted and getattr(cfg, name) != getattr(default, name):
@@ -196,7 +198,6 @@ def _class_spec(name: str, cls: type) -> OptimizerSpec:
 
 
 def optimizer_spec(name: str) -> OptimizerSpec | None:
-    from osig_core.registry import OPTIMIZERS
     if name in OPTIMIZERS:
         return OPTIMIZERS[name]
     spec: OptimizerSpec | None = None

@@ -1,10 +1,1 @@
-"""data registry entries: importing this package registers them (one module per dataset)."""
-from osig_core.data import (  # noqa: F401
-    chebyshev,
-    cifar10,
-    fashion_mnist,
-    npz,
-    synthetic,
-    text,
-    toy_linear,
-)
+"""data: one module per dataset, each a plain `build(cfg, arg)`; osig_core.registry names them."""

@@ -7,12 +7,15 @@ Even without outliers in the usual sense, a small MLP finds opposing groups here
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, DataError
-from osig_core.registry import register_dataset
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 DEFAULT_DEGREE = 5
 MAX_DEGREE = 100
@@ -46,7 +49,6 @@ def _points(x: np.ndarray, degree: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(x.astype(np.float32)[:, None]), torch.from_numpy(y.astype(np.float32))
 
 
-@register_dataset("chebyshev")
 def build(cfg: RunConfig, arg: str | None) -> Dataset:
     """x [N,1] float on an even grid of [-1, 1], y [N] = T_degree(x); mse regression."""
     degree = parse_degree(arg)

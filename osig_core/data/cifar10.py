@@ -9,13 +9,15 @@ per file. Root: `cifar10:DIR`, else --data-dir, else ~/.cache/osig/cifar10; the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import image_tensors, labels_tensor, subset_ids, to_unit_float
-from osig_core.registry import register_dataset
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 BATCH_FOLDER = "cifar-10-batches-bin"
 PYTHON_FOLDER = "cifar-10-batches-py"  # recognised only to say why it is not read
@@ -120,7 +122,6 @@ def build_from_root(cfg: RunConfig, root: Path, download: bool = True) -> Datase
     )
 
 
-@register_dataset("cifar10")
 def build(cfg: RunConfig, arg: str | None) -> Dataset:
     """CIFAR-10 (class-balanced --n subset, normalised with the subset's channel statistics)."""
     root = Path(arg) if arg else Path(cfg.data_dir) if cfg.data_dir else DEFAULT_ROOT

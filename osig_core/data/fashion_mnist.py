@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import image_tensors, labels_tensor, subset_ids, to_unit_float
-from osig_core.registry import register_dataset
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -119,7 +121,6 @@ def build_from(cfg: RunConfig, candidates: list[Path], download_root: Path | Non
     )
 
 
-@register_dataset("fashion-mnist")
 def build(cfg: RunConfig, arg: str | None) -> Dataset:
     """Fashion-MNIST 1x28x28 (class-balanced --n subset, normalised with the subset's statistics)."""
     explicit = [Path(p).expanduser() for p in (arg, cfg.data_dir) if p]

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import image_tensors, labels_tensor, subset_ids, to_unit_float
-from osig_core.registry import register_dataset
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 MAX_CLASSES = 100_000  # a guard against labels that are not class ids (e.g. raw targets)
 
@@ -121,7 +123,6 @@ def read_npz(path: Path) -> dict:
     return {"x": x, "y": y, "x_test": x_test, "y_test": y_test, "classes": classes, "kind": kind}
 
 
-@register_dataset("npz")
 def build(cfg: RunConfig, arg: str | None) -> Dataset:
     """Your own arrays; images are normalised per channel, vectors are used as given (float32)."""
     if not arg:

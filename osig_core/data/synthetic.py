@@ -15,13 +15,16 @@ hold); `meta["mean"]`/`meta["std"]` map them onto a [0, 1] picture: picture = 0.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset
 from osig_core.data.common import STREAM_FIXED, STREAM_TEST, STREAM_TRAIN, labels_tensor, reject_arg, rng_for
-from osig_core.registry import register_dataset
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 # feature -> {class name: fraction of that class's images carrying it}
@@ -108,7 +111,6 @@ def generate(n: int, seed: int, stream: int) -> tuple[np.ndarray, np.ndarray, di
     return x, y, features
 
 
-@register_dataset("synthetic")
 def build(cfg: RunConfig, arg: str | None) -> Dataset:
     """The default dataset: generated in code, deterministic from cfg.seed (see module docstring)."""
     reject_arg("synthetic", arg)

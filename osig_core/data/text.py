@@ -10,15 +10,17 @@ impossible for rare characters). classes = the vocabulary: sorted unique charact
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import STREAM_FIXED, STREAM_TEST, STREAM_TRAIN, random_ids, rng_for
 from osig_core.data.text_corpus import generate_corpus
-from osig_core.registry import register_dataset
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 CONTEXT = 32
 TEST_FRACTION = 0.1
@@ -75,7 +77,6 @@ def colon_features(data: Dataset) -> dict[str, np.ndarray]:
     }
 
 
-@register_dataset("text")
 def build(cfg: RunConfig, arg: str | None) -> Dataset:
     """`text:PATH` reads a UTF-8 file; `text` generates the recipe-card corpus from cfg.seed."""
     if arg:

@@ -12,14 +12,16 @@ the sharpness first dips (Thm 3.1), then sharpens past 2/lr and the loss of the 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import STREAM_FIXED, STREAM_TEST, STREAM_TRAIN, rng_for
-from osig_core.registry import register_dataset
+
+if TYPE_CHECKING:
+    from osig_core.config import RunConfig
 
 DEFAULTS: dict[str, float] = {"d1": 20, "d2": 40, "alpha": 1000.0, "p": 0.05, "beta_norm": 10.0}
 INT_KEYS = ("d1", "d2")
@@ -75,7 +77,6 @@ def sample(n: int, params: dict[str, float], beta: np.ndarray, rng: np.random.Ge
     return inputs, y.astype(np.float32), signs
 
 
-@register_dataset("toy-linear")
 def build(cfg: RunConfig, arg: str | None) -> Dataset:
     """The Section 3.3 regression data: x float [N, d1+d2], y float [N], loss mse."""
     params = parse_params(arg)

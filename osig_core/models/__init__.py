@@ -1,2 +1,1 @@
-"""models registry entries: importing this package registers them."""
-from osig_core.models import cnn, gpt, linear2, mlp, resnet, vgg, vit  # noqa: F401
+"""models: one module per architecture, each a plain `build(data, width)`; osig_core.registry names them."""

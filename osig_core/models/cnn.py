@@ -6,7 +6,6 @@ from torch import nn
 
 from osig_core.data.base import DataError, Dataset
 from osig_core.models.common import image_input, kaiming_init, scaled
-from osig_core.registry import register_model
 
 
 class SmallCNN(nn.Module):
@@ -24,7 +23,6 @@ class SmallCNN(nn.Module):
         return self.head(self.fc(self.features(x)))
 
 
-@register_model("cnn")
 def build(data: Dataset, width: float) -> nn.Module:
     c, h, w = image_input(data, "cnn")
     if h < 4 or w < 4:

@@ -14,7 +14,6 @@ from torch import nn
 from osig_core.data.base import Dataset
 from osig_core.models.common import heads_for, scaled, text_input
 from osig_core.models.transformer import Block
-from osig_core.registry import register_model
 
 LAYERS = 2
 
@@ -41,7 +40,6 @@ class CharGPT(nn.Module):
         return self.head(h[:, -1])  # [B, vocab]: next-token logits after the last position
 
 
-@register_model("gpt")
 def build(data: Dataset, width: float) -> nn.Module:
     context, vocab = text_input(data, "gpt")
     dim = scaled(64, width)

@@ -21,7 +21,6 @@ import torch
 from torch import nn
 
 from osig_core.data.base import DataError, Dataset
-from osig_core.registry import register_model
 
 
 def _unit_orthogonal(d: int, against: list[torch.Tensor]) -> torch.Tensor | None:
@@ -70,7 +69,6 @@ class TwoLayerLinear(nn.Module):
         return self.head(feature.unsqueeze(1))  # [B, 1]
 
 
-@register_model("linear2")
 def build(data: Dataset, width: float) -> nn.Module:
     d1, d2 = data.meta.get("d1"), data.meta.get("d2")
     if d1 is None or d2 is None or data.input_shape != (int(d1) + int(d2),):

@@ -9,7 +9,6 @@ from torch import nn
 
 from osig_core.data.base import Dataset
 from osig_core.models.common import kaiming_init, scaled
-from osig_core.registry import register_model
 
 
 class MLP(nn.Module):
@@ -32,7 +31,6 @@ class MLP(nn.Module):
         return self.head(self.body(x.flatten(1)))
 
 
-@register_model("mlp")
 def build(data: Dataset, width: float) -> nn.Module:
     vocab = len(data.classes) if data.kind == "text" else None
     in_features = math.prod(data.input_shape) * (vocab or 1)

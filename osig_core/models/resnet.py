@@ -7,7 +7,6 @@ from torch import nn
 
 from osig_core.data.base import Dataset
 from osig_core.models.common import image_input, scaled
-from osig_core.registry import register_model
 
 
 class BasicBlock(nn.Module):
@@ -49,7 +48,6 @@ class ResNet18(nn.Module):
         return self.head(self.pool(self.blocks(self.stem(x))).flatten(1))
 
 
-@register_model("resnet18")
 def build(data: Dataset, width: float) -> nn.Module:
     c, _, _ = image_input(data, "resnet18")
     return ResNet18(c, [scaled(w, width) for w in (64, 128, 256, 512)], data.num_outputs)

@@ -10,7 +10,6 @@ from torch import nn
 
 from osig_core.data.base import Dataset
 from osig_core.models.common import image_input, kaiming_init, scaled
-from osig_core.registry import register_model
 
 VGG11 = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
@@ -45,11 +44,9 @@ def _build(data: Dataset, width: float, batch_norm: bool, name: str) -> nn.Modul
     return kaiming_init(VGG(c, (h, w), widths, batch_norm, data.num_outputs))
 
 
-@register_model("vgg11")
 def build_vgg11(data: Dataset, width: float) -> nn.Module:
     return _build(data, width, batch_norm=False, name="vgg11")
 
 
-@register_model("vgg11-bn")
 def build_vgg11_bn(data: Dataset, width: float) -> nn.Module:
     return _build(data, width, batch_norm=True, name="vgg11-bn")

@@ -7,7 +7,6 @@ from torch import nn
 from osig_core.data.base import DataError, Dataset
 from osig_core.models.common import heads_for, image_input, scaled
 from osig_core.models.transformer import Block
-from osig_core.registry import register_model
 
 PATCH = 4
 DEPTH = 4
@@ -29,7 +28,6 @@ class ViT(nn.Module):
         return self.head(self.norm(self.blocks(tokens)).mean(1))
 
 
-@register_model("vit")
 def build(data: Dataset, width: float) -> nn.Module:
     c, h, w = image_input(data, "vit")
     if h < PATCH or w < PATCH:

@@ -1,2 +1,1 @@
-"""optim registry entries: importing this package registers them."""
-from osig_core.optim import adam, heavy_ball, signsgd, splitsgd  # noqa: F401
+"""optim: one module per optimizer family, each an OptimizerSpec value; osig_core.registry names them."""

@@ -12,7 +12,6 @@ from typing import Any, Iterable
 import torch
 
 from osig_core.optim.base import OptimizerSpec
-from osig_core.registry import register_optimizer
 
 
 def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimizer:
@@ -23,6 +22,6 @@ def threshold(cfg: Any) -> float:
     return (2.0 + 2.0 * cfg.beta1) / ((1.0 - cfg.beta1) * cfg.lr)
 
 
-ADAM = register_optimizer("adam")(OptimizerSpec(
+ADAM = OptimizerSpec(
     name="adam", build=build, threshold=threshold, preconditioned=True,
-    summary="Adam (--beta1, --beta2, --eps); threshold (2+2*beta1)/((1-beta1)*lr) on the preconditioned sharpness"))
+    summary="Adam (--beta1, --beta2, --eps); threshold (2+2*beta1)/((1-beta1)*lr) on the preconditioned sharpness")

@@ -19,7 +19,6 @@ import torch
 
 from osig_core.optim.base import OptimizerSpec
 from osig_core.optim.momentum import gradient_with_decay, run_closure, update_momentum
-from osig_core.registry import register_optimizer
 
 
 class HeavyBall(torch.optim.Optimizer):
@@ -58,9 +57,9 @@ def threshold(cfg: Any) -> float:
     return (2.0 + 2.0 * cfg.momentum) / ((1.0 - cfg.dampening) * cfg.lr)
 
 
-GD = register_optimizer("gd")(OptimizerSpec(
+GD = OptimizerSpec(
     name="gd", build=build, threshold=threshold,
-    summary="full-batch gradient descent; --momentum/--dampening add heavy-ball momentum m = b*m + (1-t)*g"))
-SGD = register_optimizer("sgd")(OptimizerSpec(
+    summary="full-batch gradient descent; --momentum/--dampening add heavy-ball momentum m = b*m + (1-t)*g")
+SGD = OptimizerSpec(
     name="sgd", build=build, threshold=threshold,
-    summary="minibatch SGD; --momentum/--dampening add heavy-ball momentum m = b*m + (1-t)*g"))
+    summary="minibatch SGD; --momentum/--dampening add heavy-ball momentum m = b*m + (1-t)*g")

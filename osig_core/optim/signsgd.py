@@ -11,7 +11,6 @@ import torch
 
 from osig_core.optim.base import OptimizerSpec
 from osig_core.optim.momentum import gradient_with_decay, run_closure, update_momentum
-from osig_core.registry import register_optimizer
 
 
 class SignSGD(torch.optim.Optimizer):
@@ -39,6 +38,6 @@ def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimiz
     return SignSGD(params, lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, weight_decay=cfg.weight_decay)
 
 
-SIGNSGD = register_optimizer("signsgd")(OptimizerSpec(
+SIGNSGD = OptimizerSpec(
     name="signsgd", build=build, threshold=lambda cfg: None,
-    summary="SignSGD: fixed-size steps lr*sign(g) (sign of the momentum with --momentum)"))
+    summary="SignSGD: fixed-size steps lr*sign(g) (sign of the momentum with --momentum)")

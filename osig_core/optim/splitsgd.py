@@ -19,7 +19,6 @@ import torch
 
 from osig_core.optim.base import OptimizerSpec
 from osig_core.optim.momentum import gradient_with_decay, run_closure, update_momentum
-from osig_core.registry import register_optimizer
 
 
 def quantile(values: torch.Tensor, q: float) -> torch.Tensor:
@@ -95,6 +94,6 @@ def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimiz
                     split_quantile=cfg.split_quantile, weight_decay=cfg.weight_decay)
 
 
-SPLITSGD = register_optimizer("splitsgd")(OptimizerSpec(
+SPLITSGD = OptimizerSpec(
     name="splitsgd", build=build, threshold=lambda cfg: None,
-    summary="SplitSGD (paper App. F): SGD below |m| <= r, fixed signed steps of --lr2 above; r from --split-quantile"))
+    summary="SplitSGD (paper App. F): SGD below |m| <= r, fixed signed steps of --lr2 above; r from --split-quantile")
