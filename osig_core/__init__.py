@@ -6,10 +6,9 @@
 """
 from __future__ import annotations
 
+from osig_core._version import __version__
 from osig_core.config import ConfigError, RunConfig
 from osig_core.store.layout import FORMAT_VERSION, RunStoreError
-
-__version__ = "0.1.0"
 
 # Loaded on first use, so `import osig_core` costs neither numpy nor torch: the read-only commands
 # (`osig --help`, `ls`, `show`, ...) start at once. name -> module that defines it.

@@ -18,7 +18,6 @@ saves a final checkpoint, marks the run stopped and makes `step()` raise `osig.S
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,19 +25,15 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from osig_core import __version__
 from osig_core.config import ConfigError, RunConfig
 from osig_core.instruments.base import Measurement, StepContext
-from osig_core.monitor_data import LossSpec, as_dataset, check_fit, check_loss, check_model, loss_label
+from osig_core.monitor_callback import check_callback, notify
+from osig_core.monitor_data import LossSpec, as_dataset, check_fit, check_loss, check_model
 from osig_core.monitor_guard import untouched
 from osig_core.monitor_optim import OptimizerRule, optimizer_label
-from osig_core.monitor_run import MonitorStore
+from osig_core.monitor_run import MonitorStore, StopTraining  # noqa: F401 - osig.StopTraining
 from osig_core.passes import PassResult
 from osig_core.recording import LossRecorder
-
-
-class StopTraining(Exception):
-    """Raised by `Monitor.step()` after `osig watch` asked the run to stop (the run is saved first)."""
 
 
 def _count(name: str, value: Any, *, minimum: int, optional: bool = False) -> None:
@@ -63,6 +58,7 @@ class Monitor:
     step s. force: replace a run already in `run_dir`. steps: the total, if known (progress bars).
     sharpness_tol / sharpness_cheap_tol: Lanczos tolerances as `osig run --sharpness-tol` and
     `--sharpness-cheap-tol` (None: their defaults; a cheap tolerance of 0 runs every estimate to the tolerance).
+    on_step: callable(dict) given each step's measurements once the step is recorded (osig_core.monitor_callback).
     """
 
     def __init__(self, run_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -71,8 +67,9 @@ class Monitor:
                  checkpoint_every: int = 100, *, sharpness_subset: int | None = 1000, resume: bool | int = False,
                  force: bool = False, steps: int | None = None, seed: int = 0, groups: bool = True,
                  probes: Sequence[str] = (), probe_every: int = 10, eig_k: int = 1, chunk_size: int = 1000,
-                 sharpness_tol: float | None = None, sharpness_cheap_tol: float | None = None):
+                 sharpness_tol: float | None = None, sharpness_cheap_tol: float | None = None, on_step=None):
         self.model = check_model(model)
+        self.on_step = check_callback(on_step)
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise ConfigError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         for name, value, minimum, optional in (("sharpness_every", sharpness_every, 0, False),
@@ -157,6 +154,7 @@ class Monitor:
         self._step = t + 1
         if self.cfg.checkpoint_every and self._step % self.cfg.checkpoint_every == 0:
             self.store.checkpoint(self._step)
+        notify(self.on_step, t, scalars, records)  # the callback's own error is raised here, with a note
         self.store.handle_controls(self._step)  # may block (pause) or raise StopTraining
         self._last_end = time.perf_counter()
 
@@ -270,18 +268,3 @@ class Monitor:
         if rec is not None:
             records.update(rec.records)
         return scalars, records, rec
-
-
-def config_doc(mon: Monitor) -> dict[str, Any]:
-    """config.json of a monitored run: like a built-in run's, plus what only the user's code knows."""
-    d = mon.data_cpu
-    model_cls = type(mon.model)
-    return {"format_version": 1, "osig_version": __version__, "torch_version": torch.__version__,
-            "config": mon.cfg.to_dict(), "n": d.n, "classes": d.classes, "data_kind": d.kind,
-            "loss": loss_label(mon.loss), "num_outputs": d.num_outputs,
-            "param_count": sum(p.numel() for p in mon.model.parameters()), "features": [],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "source": "monitor",
-            "monitor": {"model_class": f"{model_cls.__module__}:{model_cls.__qualname__}",
-                        "optimizer_class": f"{type(mon.optimizer).__module__}:{type(mon.optimizer).__qualname__}",
-                        "threshold_rule": mon.rule.kind, "threshold_note": mon.rule.reason,
-                        "pid": os.getpid()}}

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from osig_core._version import __version__
 from osig_core.config import ConfigError
+from osig_core.monitor_data import loss_label
 from osig_core.store import layout as L
 from osig_core.store.checkpoint import load_checkpoint, save_checkpoint
 from osig_core.store.reader import RunReader
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
     from osig_core.monitor import Monitor
 
 PAUSE_POLL_S = 0.2
+
+
+class StopTraining(Exception):
+    """Raised by `Monitor.step()` after `osig watch` asked the run to stop (the run is saved first)."""
 
 
 def is_monitor_run(doc: dict[str, Any]) -> bool:
@@ -57,7 +63,6 @@ class MonitorStore:
         return self._reopen(None if isinstance(resume, bool) else int(resume))
 
     def _create(self) -> int:
-        from osig_core.monitor import config_doc
         self.writer.acquire_lock()
         try:
             doc = config_doc(self.mon)
@@ -152,7 +157,6 @@ class MonitorStore:
         return path
 
     def handle_controls(self, step: int) -> None:
-        from osig_core.monitor import StopTraining
         paused = False
         while True:
             for _, cmd in self.writer.pending_commands():
@@ -208,3 +212,17 @@ def load_into(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Opti
         raise L.RunStoreError(f"checkpoint '{path}' does not fit this model ({first[:160]})") from None
     return int(s)
 
+
+def config_doc(mon: Monitor) -> dict[str, Any]:
+    """config.json of a monitored run: like a built-in run's, plus what only the user's code knows."""
+    d = mon.data_cpu
+    model_cls = type(mon.model)
+    return {"format_version": 1, "osig_version": __version__, "torch_version": torch.__version__,
+            "config": mon.cfg.to_dict(), "n": d.n, "classes": d.classes, "data_kind": d.kind,
+            "loss": loss_label(mon.loss), "num_outputs": d.num_outputs,
+            "param_count": sum(p.numel() for p in mon.model.parameters()), "features": [],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "source": "monitor",
+            "monitor": {"model_class": f"{model_cls.__module__}:{model_cls.__qualname__}",
+                        "optimizer_class": f"{type(mon.optimizer).__module__}:{type(mon.optimizer).__qualname__}",
+                        "threshold_rule": mon.rule.kind, "threshold_note": mon.rule.reason,
+                        "pid": os.getpid()}}
