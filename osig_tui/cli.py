@@ -85,27 +85,37 @@ def show_command(run: Path = typer.Argument(..., help="Run directory.")) -> None
 
 @app.command("export")
 def export_command(run: Path = typer.Argument(..., help="Run directory."),
-                   out: Path = typer.Argument(..., help="OUT.npz (arrays) or OUT.csv (per-step scalars)."),
-                   losses: bool = typer.Option(False, "--losses", help="Include every sample's loss at every step (npz: the [T, N] matrix; csv: columns loss_0..loss_N-1).")) -> None:
-    """Export per-step scalars (and optionally every sample's losses) to npz or csv."""
+                   out: Optional[Path] = typer.Argument(None, help="OUT.npz (arrays) or OUT.csv (per-step scalars)."),
+                   losses: bool = typer.Option(False, "--losses", help="Include every sample's loss at every step (npz: the [T, N] matrix; csv: columns loss_0..loss_N-1)."),
+                   tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="Write TensorBoard event files into DIR/<run id> (pip install \"osig[tensorboard]\")."),
+                   tb_outliers: int = typer.Option(8, "--tb-outliers", metavar="K", help="Outlier pictures per direction and recorded step in the TensorBoard export (0: none).")) -> None:
+    """Export per-step scalars (and optionally every sample's losses) to npz or csv, or to TensorBoard."""
     from osig_core import open_run
     from osig_core.export import export_csv, export_npz
-    r = open_run(run)
-    if out.suffix == ".csv":
-        export_csv(r, out, with_losses=losses)
-    elif out.suffix == ".npz":
-        export_npz(r, out, with_losses=losses)
-    else:
+    if out is None and tensorboard is None:
+        C.error("say where to export: OUT.npz, OUT.csv or --tensorboard DIR")
+        raise typer.Exit(2)
+    if out is not None and out.suffix not in (".csv", ".npz"):
         C.error(f"'{out}' must end in .npz or .csv")
         raise typer.Exit(2)
-    C.info(f"wrote {out}")
+    if losses and out is None:
+        C.error("--losses goes into OUT.npz or OUT.csv; TensorBoard gets the outliers' pictures instead")
+        raise typer.Exit(2)
+    r = open_run(run)
+    if tensorboard is not None:
+        from osig_core.export_tensorboard import export_tensorboard
+        written = export_tensorboard(r, tensorboard, tb_outliers)
+        C.info(f"wrote {written} (view: tensorboard --logdir {tensorboard})")
+    if out is not None:
+        (export_csv if out.suffix == ".csv" else export_npz)(r, out, with_losses=losses)
+        C.info(f"wrote {out}")
 
 
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (groups, watch, presets...)."""
     import importlib
     for mod in ("osig_tui.commands_groups", "osig_tui.commands_watch", "osig_tui.commands_presets",
-                "osig_tui.commands_list"):
+                "osig_tui.commands_list", "osig_tui.commands_sweep", "osig_tui.commands_compare"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -37,7 +37,7 @@ def test_run_help_shows_defaults_and_no_typer_noise(cli):
 
 def test_argument_names_read_as_values_in_usage(cli):
     text = _plain_help(cli, "export")
-    assert "export [OPTIONS] RUN OUT" in text and "{" not in text
+    assert "export [OPTIONS] RUN [OUT]" in text and "{" not in text
     assert "watch [OPTIONS] [RUN]" in _plain_help(cli, "watch")
 
 
