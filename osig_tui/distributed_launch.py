@@ -21,7 +21,7 @@ def launch_distributed(cfg: RunConfig, run_dir: Path | None, force: bool, quiet:
     argv = [a for a in argv if a != "--force"]
     # The arguments travel in the environment: torchrun's own parser would claim flags like --n.
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={cfg.nproc}",
-           "-m", "osig_tui.distributed_launch"]
+           "-m", "osig_tui.distributed_rank"]
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"), OSIG_DIST_ARGV=json.dumps(argv))
     return subprocess.call(cmd, env=env)
 
@@ -40,8 +40,3 @@ def _drop_option(argv: list[str], name: str) -> list[str]:
         out.append(a)
     return out
 
-
-if __name__ == "__main__":  # a rank started by torch.distributed.run
-    from osig_tui.cli import main
-    sys.argv = ["osig", *json.loads(os.environ["OSIG_DIST_ARGV"])]
-    main()
