@@ -2,7 +2,7 @@
 
 `Monitor(on_step=...)` hands this dict to the user's callback and `osig export --tensorboard` writes
 the same names, so charts logged live and charts exported later line up. Names are the run's scalar
-keys (docs/run-format.md), plus `band_lower` / `band_upper` (where the top eigenvalue certainly lies)
+keys (docs/run-format.md), plus `band_lower` / `band_upper` (the interval holding the top eigenvalue)
 and `layer_share/NAME` (each layer's share of the top eigenvector's curvature). `tag_for` files a
 name under a TensorBoard section, since TensorBoard groups charts by the part before the first '/'.
 Imports nothing heavy: `osig export` must not load torch.
@@ -26,14 +26,21 @@ def _number(v: Any) -> float | None:
 
 
 def band(scalars: Mapping[str, Any]) -> dict[str, float]:
-    """The interval the top Hessian eigenvalue lies in: sharpness ± eig_bound (Lanczos' certified
-    half-width); a `sharpness_upper` scalar, where the estimator records one, is the upper end."""
-    lam, half, upper = (_number(scalars.get(k)) for k in ("sharpness", "eig_bound", "sharpness_upper"))
+    """The band the top eigenvalue lies in, as the dashboard draws it: from the estimate (the top
+    Ritz value never exceeds it) to `sharpness_upper` where the estimator stores one, else to the
+    estimate + its certified residual bound `eig_bound`. Adam's preconditioned sharpness likewise."""
     out: dict[str, float] = {}
-    if lam is not None and half is not None and math.isfinite(lam) and math.isfinite(half):
-        out = {"band_lower": lam - abs(half), "band_upper": lam + abs(half)}
-    if upper is not None and math.isfinite(upper):
-        out["band_upper"] = upper
+    for key, pre, name in (("sharpness", "eig", "band"), ("precond_sharpness", "precond", "precond_band")):
+        lam = _number(scalars.get(key))
+        if lam is None or not math.isfinite(lam):
+            continue
+        upper = next((x for x in (_number(scalars.get(k)) for k in (f"{key}_upper", f"{pre}_upper"))
+                      if x is not None and math.isfinite(x)), None)
+        half = _number(scalars.get(f"{pre}_bound"))
+        if upper is None and half is not None and math.isfinite(half):
+            upper = lam + abs(half)
+        if upper is not None:
+            out[f"{name}_lower"], out[f"{name}_upper"] = lam, upper
     return out
 
 
