@@ -14,11 +14,11 @@ from threading import Event, Lock
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from osig_tui.app_bindings import APP_BINDINGS
 from osig_tui.terminal_caps import TerminalCaps
 from osig_tui.widgets.images import ThumbCache
 from osig_tui.widgets.members import warm_thumbs
@@ -44,19 +44,7 @@ class WatchApp(App[str | None]):
     CSS_PATH = "watch.tcss"
     TITLE = "osig watch"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("p", "pause", "Pause/resume"),
-        Binding("c", "checkpoint", "Checkpoint"),
-        Binding("s", "stop", "Stop"),
-        Binding("left_square_bracket", "step(-1)", "Prev step", key_display="["),
-        Binding("right_square_bracket", "step(1)", "Next step", key_display="]"),
-        Binding("left_curly_bracket", "step(-10)", "Prev 10 steps", key_display="{", show=False),
-        Binding("right_curly_bracket", "step(10)", "Next 10 steps", key_display="}", show=False),
-        Binding("g", "latest", "Latest step", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit_watch", "Quit"),
-        Binding("ctrl+c", "quit_watch", "Quit", show=False, priority=True),
-    ]
+    BINDINGS = APP_BINDINGS
 
     def __init__(self, run_dir: str | Path, *, image_mode: str = "halfcell", poll_interval: float = 0.25,
                  terminal: TerminalCaps | None = None):

@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from osig_tui.app_bindings import APP_BINDINGS
+
 EXTRA = {  # keys handled by widgets rather than bindings
     "Dashboard": [("↑ ↓ / j k", "move between pairs"), ("mouse", "click a pair, scroll panels")],
     "Group screen": [("↑ ↓ PgUp PgDn", "scroll the members")],
@@ -35,10 +37,9 @@ def _section(title: str, bindings) -> list[tuple]:
 def bindings_table() -> Table:
     """Two columns of sections (keys everywhere | the dashboard's and the group screen's), so the
     whole list fits an 80×24 terminal."""
-    from osig_tui.app import WatchApp
     from osig_tui.screens.dashboard import DashboardScreen
     from osig_tui.screens.group import GroupScreen
-    left = _section("Everywhere", WatchApp.BINDINGS)
+    left = _section("Everywhere", APP_BINDINGS)
     right = _section("Dashboard", DashboardScreen.BINDINGS) + [("", "")] + _section("Group screen", GroupScreen.BINDINGS)
     t = Table(show_header=False, box=None, padding=(0, 1, 0, 0))
     for _ in range(2):
