@@ -3,7 +3,7 @@
     python benchmarks/bench_groups.py                 # N = 1,000 and 50,000, step time measured
     python benchmarks/bench_groups.py --step-ms 120   # compare with a step time you measured
 
-Loss rows are hand-made (osig_core.instruments.groups_synth: three planted pairs plus noise), so the
+Loss rows are hand-made (osig_core.groups.synth: three planted pairs plus noise), so the
 detector does its full work (pairs found and tracked every step). The training step is a full-batch
 forward+backward+SGD update of the default MLP (3072-256-256-10) measured on min(N, 2000) samples
 and scaled linearly to N (a full-batch step is linear in N), unless --step-ms is given.
@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from osig_core.instruments.extremes import clean_delta, top_k_extremes
-from osig_core.instruments.groups import GroupDetector
-from osig_core.instruments.groups_synth import PlantedPair, make_losses
+from osig_core.groups.extremes import clean_delta, top_k_extremes
+from osig_core.groups.detector import GroupDetector
+from osig_core.groups.synth import PlantedPair, make_losses
 
 
 def mlp_step_ms(n: int, repeats: int = 5) -> float:

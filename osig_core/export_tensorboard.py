@@ -29,7 +29,7 @@ import numpy as np
 from osig_core.config import ConfigError
 from osig_core.crc32c import masked_crc32c
 from osig_core.export import _write_whole
-from osig_core.instruments.extremes import clean_delta, top_k_extremes
+from osig_core.groups.extremes import clean_delta, top_k_extremes
 from osig_core.step_measurements import step_measurements, tag_for
 
 SUFFIX = ".osig"  # marks the event files osig wrote, the only ones a re-export replaces

@@ -48,7 +48,7 @@ class LossRecorder:
         self._tracked_index: torch.Tensor | None = None  # self.tracked on the data's device, copied there once
         self.detector = None
         if cfg.groups:
-            from osig_core.instruments.groups import GroupDetector
+            from osig_core.groups.detector import GroupDetector
             self.detector = GroupDetector(self.n, labels, list(data.classes) if data.is_classification else [],
                                           k=cfg.outliers_k, window=cfg.group_window, seed=cfg.seed)
         self._last_pairs_json = ""

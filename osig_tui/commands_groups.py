@@ -30,12 +30,12 @@ def _side_text(run, side: dict, texts, xs) -> Text:
     classes = ", ".join(f"{k}×{v}" for k, v in sorted(side["classes"].items(), key=lambda kv: -kv[1]))
     t = C.safe(f"{len(side['members'])} samples: {classes}")
     if texts is not None and xs is None:
-        from osig_core.instruments.group_render import render_text_group
+        from osig_core.groups.render import render_text_group
         for line in render_text_group(side["members"], lambda i: texts[i], limit=6):
             t.append("\n  ")
             t.append_text(C.safe(line))
     if xs is not None:
-        from osig_core.instruments.group_render import render_intervals
+        from osig_core.groups.render import render_intervals
         t.append("\n  x ∈ ")
         t.append_text(C.safe(" ∪ ".join(render_intervals(side["members"], xs[:, 0]))))
     return t
@@ -78,7 +78,7 @@ def groups_command(run: Path = typer.Argument(..., help="Run directory."),
     texts, xs = r.texts(), r.sample_x()
     means = images is not None and any(s is not None for s in summaries)
     if any(s is not None for s in summaries):
-        from osig_core.instruments.pair_summary import describe_side
+        from osig_core.groups.pair_summary import describe_side
     t = Table("pair", "score", "period", "steps", "side A", "side B", title=C.safe(f"opposing pairs — {r.run_id}"))
     if means:
         t.add_column("A − B")
@@ -113,7 +113,7 @@ def _summaries(r, pairs: list[dict], step: int | None) -> list:
     `step` (each pair's last step with --all) and mean images."""
     if r.images() is None:
         return [None] * len(pairs)
-    from osig_core.instruments.pair_summary import summarize_stored_pair
+    from osig_core.groups.pair_summary import summarize_stored_pair
     return [summarize_stored_pair(r, p, step if step is not None else int(p.get("last_step") or 0)) for p in pairs]
 
 
@@ -140,7 +140,7 @@ def _diff_cell(summ, halfblock_text) -> Text:
 def eval_groups_command(run: Path = typer.Argument(..., help="Run directory (synthetic data)."),
                         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Score detected pairs against the planted features: purity, recall, first step found."""
-    from osig_core.instruments.groups_eval import evaluate_groups, snapshots
+    from osig_core.groups.evaluate import evaluate_groups, snapshots
     r = _open(run)
     features = r.features()
     if not features:

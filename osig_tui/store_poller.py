@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from osig_core.activity import current_activity
-from osig_core.instruments.extremes import clean_delta, top_k_extremes
+from osig_core.groups.extremes import clean_delta, top_k_extremes
 from osig_core.store.layout import RunStoreError
 from osig_core.store.reader import LIVE_STATUSES, RunReader
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from osig_core.cost import cost_shares, format_shares, steps_per_second
-from osig_core.instruments.pair_summary import PairSummary, summarize_pair
+from osig_core.groups.pair_summary import PairSummary, summarize_pair
 from osig_core.store.reader import RunReader
 
 GROUP_SHOW = 64  # members per side whose pictures / texts are loaded

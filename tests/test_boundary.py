@@ -29,7 +29,7 @@ def test_osig_core_never_imports_the_ui_stack():
 
 
 def test_importing_the_engine_loads_no_ui_module():
-    code = ("import sys, osig_core, osig_core.engine, osig_core.instruments.groups; "
+    code = ("import sys, osig_core, osig_core.engine, osig_core.groups.detector; "
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(UI_PACKAGES)!r}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -19,7 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import osig_core as osig  # noqa: E402
 from osig_core.config import RunConfig  # noqa: E402
 from osig_core.export_tensorboard import GAP  # noqa: E402
-from osig_core.instruments.extremes import clean_delta, extremes_record, top_k_extremes  # noqa: E402
+from osig_core.groups.extremes import clean_delta, extremes_record, top_k_extremes  # noqa: E402
 from osig_core.step_measurements import tag_for  # noqa: E402
 from osig_core.store import FORMAT_VERSION, RunWriter  # noqa: E402
 

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from osig_core.instruments.groups import GroupDetector
-from osig_core.instruments.groups_eval import evaluate_groups
-from osig_core.instruments.groups_synth import (PlantedPair, default_pairs, drifting_pair, make_losses,
+from osig_core.groups.detector import GroupDetector
+from osig_core.groups.evaluate import evaluate_groups
+from osig_core.groups.synth import (PlantedPair, default_pairs, drifting_pair, make_losses,
                                                 same_phase_pairs)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osig_core.instruments.extremes import extremes_record, top_k_extremes
-from osig_core.instruments.group_render import member_intervals, render_intervals, render_text_group
-from osig_core.instruments.groups_eval import evaluate_groups
-from osig_core.instruments.pair_stats import ClassNamer, dominant_period, opposition
+from osig_core.groups.extremes import extremes_record, top_k_extremes
+from osig_core.groups.render import member_intervals, render_intervals, render_text_group
+from osig_core.groups.evaluate import evaluate_groups
+from osig_core.groups.pair_stats import ClassNamer, dominant_period, opposition
 
 
 @pytest.mark.parametrize("n,k", [(1000, 24), (50, 24), (7, 24), (300, 1)])

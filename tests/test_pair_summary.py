@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.synthetic_run import write_run
 from fixtures.tui_pilot import ready, rendered, wait_for
-from osig_core.instruments.pair_summary import SIDE_RGB, describe_side, diff_picture, summarize_pair
+from osig_core.groups.pair_summary import SIDE_RGB, describe_side, diff_picture, summarize_pair
 from osig_tui.app import WatchApp
 from osig_tui.screens.group import GroupScreen
 from osig_tui.widgets.pair_summary import PairSummaryPanel

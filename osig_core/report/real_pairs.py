@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from osig_core.instruments.pair_summary import describe_side, summarize_stored_pair
+from osig_core.groups.pair_summary import describe_side, summarize_stored_pair
 from osig_core.report.figures import PALETTE, save, subplots
 from osig_core.report.half_up import onset_of
 from osig_core.report.model import Report, fmt

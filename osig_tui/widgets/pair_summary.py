@@ -11,7 +11,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from osig_core.instruments.pair_summary import PairSummary, SideSummary
+from osig_core.groups.pair_summary import PairSummary, SideSummary
 from osig_tui.console import safe
 from osig_tui.halfblock import halfblock_segments
 from osig_tui.widgets.segments import Line, SegmentBox, text_lines

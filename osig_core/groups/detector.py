@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from osig_core.instruments.extremes import clean_delta, extremes_record, top_k_extremes
-from osig_core.instruments.group_find import FindSettings, find_pairs
-from osig_core.instruments.group_tracking import PairTracker
-from osig_core.instruments.group_window import DeltaWindow
-from osig_core.instruments.pair_stats import ClassNamer, opposition, pair_period
+from osig_core.groups.extremes import clean_delta, extremes_record, top_k_extremes
+from osig_core.groups.find import FindSettings, find_pairs
+from osig_core.groups.tracking import PairTracker
+from osig_core.groups.window import DeltaWindow
+from osig_core.groups.pair_stats import ClassNamer, opposition, pair_period
 
 STATE_VERSION = 1
 KEEP_PER_SIDE = 16
