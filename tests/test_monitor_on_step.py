@@ -111,3 +111,26 @@ def test_the_lightning_callback_passes_on_step_through(tmp_path):
     L.Trainer(max_steps=4, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
               enable_model_summary=False, callbacks=[cb]).fit(Module(), loader)
     assert seen == [0, 1, 2, 3] == list(np.asarray(osig.open_run(tmp_path / "lit").metrics()["step"]))
+
+
+def test_the_trackers_example_logs_live_what_the_export_writes_later(tmp_path, cli):
+    """examples/trackers.py forwards on_step to a TensorBoard SummaryWriter; exporting the finished
+    run beside it gives the same charts with the same values."""
+    pytest.importorskip("tensorboard", reason='pip install "osig[tensorboard]"')
+    import importlib.util
+    from pathlib import Path
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    spec = importlib.util.spec_from_file_location("trackers_example", Path(__file__).parents[1] / "examples" / "trackers.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    example.main(["--steps", "12", "--out", str(tmp_path / "mine"), "--tb", str(tmp_path / "tb")])
+    assert cli("export", tmp_path / "mine", "--tensorboard", tmp_path / "tb", "--tb-outliers", "0")[0] == 0
+    live, exported = (EventAccumulator(str(tmp_path / "tb" / d)) for d in ("mine-live", "mine"))
+    live.Reload()
+    exported.Reload()
+    tags = live.Tags()["scalars"]
+    assert set(tags) == set(exported.Tags()["scalars"]) and {"sharpness/sharpness", "sharpness/band_upper",
+                                                             "loss/train_loss", "groups/frac_up"} <= set(tags)
+    for tag in tags:
+        assert [(e.step, e.value) for e in live.Scalars(tag)] == [(e.step, e.value) for e in exported.Scalars(tag)], tag

@@ -27,7 +27,7 @@ from osig_core.monitor import Monitor, StopTraining
 
 class OsigCallback(pl.Callback):
     """Record a Lightning fit into an osig run directory; the arguments are osig.Monitor's
-    (run_dir, data, loss, classes, sharpness_every, ...) without model and optimizer."""
+    (run_dir, data, loss, classes, sharpness_every, on_step, ...) without model and optimizer."""
 
     def __init__(self, run_dir, data: Any, **monitor_kwargs: Any):
         super().__init__()
