@@ -19,7 +19,8 @@ from osig_tui.screens.dashboard import DashboardScreen
 from osig_tui.screens.group import GroupScreen
 from osig_tui.screens.help import HelpScreen
 from osig_tui.screens.modals import ConfirmScreen, QuitScreen
-from osig_tui.widgets.charts import LossChart, PairLossChart, SharpnessChart
+from osig_tui.widgets.charts import LossChart, SharpnessChart
+from osig_tui.widgets.pair_chart import PairLossChart
 from osig_tui.widgets.header import RunHeader
 from osig_tui.widgets.members import MemberGrid, SideView
 from osig_tui.widgets.outliers import OutlierStrip

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from osig_tui.store_views import GroupDetail, PairRow
-from osig_tui.widgets.charts import PairLossChart
+from osig_tui.widgets.pair_chart import PairLossChart
 from osig_tui.widgets.footer import OsigFooter
 from osig_tui.widgets.header import RunHeader
 from osig_tui.widgets.members import SideView

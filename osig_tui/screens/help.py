@@ -71,6 +71,17 @@ def pictures_line(image_mode: str, terminal) -> Text:
     return t
 
 
+def chart_lines() -> Text:
+    """What the sharpness chart draws besides its line."""
+    from osig_tui.widgets.sharpness_plot import BAND, BAND_CHAR, ROUGH, ROUGH_CHAR
+    t = Text()
+    t.append(BAND_CHAR, style=BAND)
+    t.append(" band: an interval holding the top eigenvalue with the stated probability (see docs/curvature.md)\n")
+    t.append(ROUGH_CHAR, style=ROUGH)
+    t.append(" an estimate that stopped before reaching its tolerance")
+    return t
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss", "Close", key_display="?"),
                 Binding("q", "dismiss", "Close", show=False)]
@@ -80,10 +91,10 @@ class HelpScreen(ModalScreen):
             yield Static(Text("osig watch — keys", style="bold"))
             yield Static(pictures_line(self.app.image_mode, self.app.terminal), id="help-pictures")
             yield Static(bindings_table())
-            yield Static(Text("[ ] and { } step through history while the run is paused or finished; "
-                              "the dashboard then shows that step's pairs, outliers and values. "
-                              "--images sixel|kitty|halfcell|none overrides how pictures are drawn. "
-                              "Esc or ? closes this.", style="dim"), id="help-note")
+            yield Static(chart_lines(), id="help-chart")
+            yield Static(Text("[ ] { } step through history while the run is paused or finished. "
+                              "--images sixel|kitty|halfcell|none overrides pictures. Esc or ? closes this.",
+                              style="dim"), id="help-note")
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

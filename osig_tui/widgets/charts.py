@@ -1,5 +1,6 @@
-"""Line charts over steps (plotext): training loss with test accuracy, sharpness against the threshold,
-and a pair's two loss curves. Each chart draws only when given new data, from a thinned series."""
+"""Line charts over steps: training loss with test accuracy (plotext) and sharpness against the
+threshold with its band (our own braille canvas, which plotext cannot shade or mark exactly). Each
+chart draws only when given new data, from a thinned series."""
 from __future__ import annotations
 
 import time
@@ -9,7 +10,8 @@ from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from osig_tui.store_views import History, RunInfo
-from osig_tui.widgets.axis import finite_range, set_row_ticks
+from osig_tui.widgets.axis import finite_range, set_row_ticks, step_ticks
+from osig_tui.widgets.sharpness_plot import sharpness_keys, sharpness_plot, sharpness_series
 from osig_tui.widgets.spark import envelope
 
 SIDE_COLORS = ((255, 135, 0), (0, 175, 255))  # the same orange / blue as the pair sparklines
@@ -19,8 +21,7 @@ def int_ticks(plt, steps: np.ndarray, count: int = 5) -> None:
     """Whole step numbers on the x axis."""
     if not len(steps):
         return
-    lo, hi = int(np.min(steps)), int(np.max(steps))
-    ticks = sorted({int(round(v)) for v in np.linspace(lo, hi, count)}) if hi > lo else [lo]
+    ticks = step_ticks(int(np.min(steps)), int(np.max(steps)), count)
     plt.xticks(ticks, [str(t) for t in ticks])
 
 
@@ -73,6 +74,7 @@ class SeriesChart(PlotextPlot):
         self.history, self.info, self.mark = history, info, mark
         self._drawn_at = time.monotonic()
         self.border_title = self.legend()
+        self.border_subtitle = self.keys()
         self.refresh()
 
     def _apply_data(self) -> None:
@@ -89,6 +91,10 @@ class SeriesChart(PlotextPlot):
         """The border title: what each colour is (our own markup, never run data)."""
         return ""
 
+    def keys(self) -> str | None:
+        """The bottom border: what the marks other than the lines mean (our own markup)."""
+        return None
+
     def empty_message(self) -> str | None:
         return None if self.history is not None and len(self.history.steps) else "no steps recorded yet"
 
@@ -100,19 +106,23 @@ class SeriesChart(PlotextPlot):
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         msg = self.empty_message()
-        if msg:
-            out = Text(msg, style="italic", justify="center")
-        else:
-            plt = self.plt
-            plt.clear_figure()
-            self.rows = max(2, self.size.height - 3)  # plot rows: less the frame's top, the x axis and its labels
-            self.draw(plt, max(8, self.size.width - 12))
-            int_ticks(plt, self.history.steps)
-            if self.mark is not None:
-                plt.vline(self.mark, "gray")
-            out = super().render()
+        self.rows = max(2, self.size.height - 3)  # plot rows: less the frame's top, the x axis and its labels
+        out = Text(msg, style="italic", justify="center") if msg else self.plot()
         self._cache = (key, out)
         return out
+
+    def plot(self):
+        """The chart with plotext, over the steps recorded so far."""
+        plt = self.plt
+        plt.clear_figure()
+        self.draw(plt, max(8, self.size.width - 12))
+        steps = self.history.steps
+        if steps[-1] > steps[0]:
+            plt.xlim(int(steps[0]), int(steps[-1]))  # both charts span the same steps, every tick on the axis
+        int_ticks(plt, steps)
+        if self.mark is not None:
+            plt.vline(self.mark, "gray")
+        return super().render()
 
 
 class LossChart(SeriesChart):
@@ -133,6 +143,9 @@ class LossChart(SeriesChart):
 
 
 class SharpnessChart(SeriesChart):
+    """The top Hessian eigenvalue against the stability threshold, with the band that holds it and
+    the estimates that stopped short of the tolerance marked (drawn by sharpness_plot)."""
+
     def key(self) -> str:
         h = self.history
         return "precond_sharpness" if h is not None and h.has("precond_sharpness") else "sharpness"
@@ -153,6 +166,9 @@ class SharpnessChart(SeriesChart):
             return f"[bold cyan]{name}[/] vs [red]{thr} = {float(ty[-1]):.4g}[/]"
         return f"[bold cyan]{name}[/] vs [red]threshold[/]"
 
+    def keys(self) -> str | None:
+        return None if self.history is None else sharpness_keys(sharpness_series(self.history, self.key()))
+
     def empty_message(self) -> str | None:
         msg = super().empty_message()
         if msg is None and not self.history.has(self.key()):
@@ -161,70 +177,7 @@ class SharpnessChart(SeriesChart):
             return "no sharpness recorded: run with --sharpness-every K"
         return msg
 
-    def draw(self, plt, buckets: int) -> None:
-        h, key = self.history, self.key()
-        x, y = envelope(*h.series(key), buckets)
-        plt.plot(x.tolist(), y.tolist(), marker="braille", color="cyan+")
-        tx, ty = h.series("threshold")
-        if not len(ty):
-            set_row_ticks(plt, *finite_range(y), self.rows)
-            return
-        if np.ptp(ty) > 1e-9 * max(1.0, abs(float(ty[0]))):
-            tx, ty = envelope(tx, ty, buckets)
-            plt.plot(tx.tolist(), ty.tolist(), marker="braille", color="red")
-            set_row_ticks(plt, *finite_range(np.concatenate([y, ty])), self.rows)
-        else:
-            plt.hline(float(ty[-1]), "red")  # on the row labelled with its value (row_scale)
-            set_row_ticks(plt, *finite_range(y), self.rows, mark=float(ty[-1]))
-
-
-class PairLossChart(PlotextPlot):
-    """Both sides' mean loss over the steps the pair was tracked (side A orange, side B blue)."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.curves: list[tuple[np.ndarray, np.ndarray]] = []
-        self.mark: int | None = None
-        self.step: int | None = None
-        self.reading = False
-        self._cache: tuple[tuple, object] | None = None
-
-    def show(self, curves: list[tuple[np.ndarray, np.ndarray]] | None, mark: int | None, step: int | None = None) -> None:
-        """None: the curves are still being read."""
-        self.reading = curves is None
-        self.curves, self.mark, self.step = curves or [], mark, step
-        self.refresh()
-
-    def window(self) -> tuple[int, int]:
-        """Three columns (six braille pixels) a step, so a period-2 swing reads as a zig-zag: the steps
-        up to the viewed one, with a little of what followed."""
-        steps = np.concatenate([s for s, _ in self.curves if len(s)])
-        first, last = int(steps.min()), int(steps.max())
-        span = max(8, (self.size.width - 12) // 3)
-        end = last if self.step is None else min(last, self.step + span // 4)
-        return max(first, end - span), end
-
-    def render(self):
-        key = (tuple(id(c[1]) for c in self.curves), self.mark, self.step, self.size, self.app.theme, self.reading)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
-        if self.reading:
-            out = Text("reading loss curves…", style="italic dim", justify="center")
-        elif not any(len(c[0]) for c in self.curves):
-            out = Text("no group losses recorded for this pair", style="italic", justify="center")
-        else:
-            plt = self.plt
-            plt.clear_figure()
-            lo, hi = self.window()
-            shown = []
-            for k, (s, v) in enumerate(self.curves[:2]):
-                keep = (s >= lo) & (s <= hi)
-                plt.plot(s[keep].tolist(), v[keep].tolist(), marker="braille", color=SIDE_COLORS[k])
-                shown.append(v[keep])
-            set_row_ticks(plt, *finite_range(np.concatenate(shown)), max(2, self.size.height - 3))
-            int_ticks(plt, np.array([lo, hi]))
-            if self.mark is not None:
-                plt.vline(self.mark, "gray")
-            out = super().render()
-        self._cache = (key, out)
-        return out
+    def plot(self):
+        h = self.history
+        return sharpness_plot(sharpness_series(h, self.key()), h.series("threshold"), h.steps, self.mark,
+                              self.size.width, self.size.height)
