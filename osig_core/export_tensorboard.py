@@ -59,11 +59,12 @@ def png(image: np.ndarray) -> bytes:
 
 
 def outlier_row(images: np.ndarray, ids: list[int]) -> np.ndarray:
-    """The pictures of `ids` side by side, GAP white pixels apart."""
+    """The pictures of `ids` side by side, GAP white pixels apart (grey pictures as RGB)."""
     h, w = images.shape[1:3]
     row = np.full((h, len(ids) * (w + GAP) - GAP, 3), 255, np.uint8)
     for j, i in enumerate(ids):
-        row[:, j * (w + GAP): j * (w + GAP) + w] = images[i]
+        pic = np.asarray(images[i], np.uint8).reshape(h, w, -1)
+        row[:, j * (w + GAP): j * (w + GAP) + w] = pic[..., :3] if pic.shape[2] >= 3 else pic[..., :1]
     return row
 
 
@@ -175,8 +176,10 @@ def write_events(run, f, k: int) -> dict[str, int]:
                     continue
                 values.append(ev.text(f"outliers/{side}_samples", _markdown(items, classes, texts)))
                 if images is not None:
-                    values.append(ev.image(f"outliers/{side}", outlier_row(images, [int(it["id"]) for it in items])))
-                    n_images += 1
+                    ids = [int(it["id"]) for it in items if 0 <= int(it["id"]) < len(images)]
+                    if ids:
+                        values.append(ev.image(f"outliers/{side}", outlier_row(images, ids)))
+                        n_images += 1
             ev.values(s, wall.get(s, time.time()), values)
     if "sharpness/sharpness" in tags:
         layout = tb.TensorProto(dtype=tb.DT_STRING, string_val=[_layout(tb, tags)], tensor_shape=tb.Shape())
