@@ -11,29 +11,30 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import typing
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from osig_tui import console as C
-from osig_tui.config_flags import FLAG_HELP, _FLAG_NAMES, _default_text, _kw
+from osig_tui.config_flags import FLAG_HELP, _FLAG_NAMES, _annotation, _default_text, _kw
 
-GRID_NOTE = " Comma-separated values make a grid: one member each."
+_METAVARS = {float: "FLOAT,…", int: "INT,…", bool: "on,off", list[str]: "TEXT"}
 
 
 def grid_parameters() -> list[inspect.Parameter]:
     """Every RunConfig flag as text (so `--lr 0.01,0.02` parses), in the panels of `osig run --help`."""
     from osig_core.config import RunConfig
-    from osig_core.sweeps.grid import field_kinds
     params = []
     for f in dataclasses.fields(RunConfig):
         help_text, panel = FLAG_HELP.get(f.name, ("", "Other"))
         name = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
-        kind = field_kinds()[f.name]
-        ann = Optional[list[str]] if kind is list else Optional[str]
-        extra = " (on, off or on,off)" if kind is bool else ""
-        params.append(_kw(f.name, ann, typer.Option(None, name, help=help_text + extra + GRID_NOTE,
+        run_kind = _annotation(f)  # what `osig run` takes: Optional[float], Optional[list[str]], ...
+        kind = typing.get_args(run_kind)[0]
+        ann = Optional[list[str]] if kind == list[str] else Optional[str]
+        metavar = _METAVARS.get(kind, "TEXT,…")
+        params.append(_kw(f.name, ann, typer.Option(None, name, help=help_text, metavar=metavar,
                                                     rich_help_panel=panel, show_default=_default_text(f))))
         if kind is bool:
             params.append(_kw("no_" + f.name, bool, typer.Option(False, "--no-" + f.name.replace("_", "-"),
@@ -217,9 +218,11 @@ class SweepView:
 
 def register(app: typer.Typer) -> None:
     def sweep_command(**kwargs) -> None:
-        """Run a grid over any `osig run` flag (--lr 0.01,0.02 --optim gd,adam): one run directory per
-        member under one sweep directory with its sweep.json. Re-running the same command continues it;
-        Ctrl-C stops every member resumably."""
+        """Run a grid over any `osig run` flag: comma-separated values (--lr 0.01,0.02 --optim gd,adam)
+        make one member each, an ordinary run directory under one sweep directory with its sweep.json.
+
+        On/off flags take on,off. Re-running the same command continues the sweep (finished members are
+        skipped, stopped ones resumed); Ctrl-C stops every member resumably. Then: osig compare SWEEP."""
         sweep_impl(**kwargs)
     sweep_command.__signature__ = inspect.Signature(SWEEP_PARAMETERS + grid_parameters())
     app.command("sweep")(sweep_command)
