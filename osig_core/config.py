@@ -90,20 +90,22 @@ class RunConfig:
     # ------------------------------------------------------------------ validation
     def validate(self) -> "RunConfig":
         """Check every field; raise ConfigError with one sentence on the first problem."""
-        from osig_core.catalog import names
-        from osig_core.plugins import dataset_builder, model_builder, opt_args, optimizer_spec
-
         def bad(msg: str) -> None:
             raise ConfigError(msg)
 
-        if model_builder(self.model) is None:  # built-in, an osig.models entry point, or pkg.module:factory
-            bad(f"unknown model '{self.model}'; choose one of: {', '.join(names('models'))} (or pkg.module:factory)")
-        if dataset_builder(self.data) is None:
-            bad(f"unknown dataset '{self.data}'; choose one of: {', '.join(names('datasets'))} "
-                "(npz:PATH and text:PATH take a file; pkg.module:factory builds your own)")
-        if optimizer_spec(self.optim) is None:
-            bad(f"unknown optimizer '{self.optim}'; choose one of: {', '.join(names('optimizers'))} (or torch:NAME)")
-        opt_args(self)
+        from osig_core.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
+        if not (self.model in BUILTIN_MODELS and self.data in BUILTIN_DATASETS and self.optim in BUILTIN_OPTIMIZERS
+                and not self.opt_args):  # built-in names need no lookup, nor torch (`osig sweep` checks its grid light)
+            from osig_core.catalog import names
+            from osig_core.plugins import dataset_builder, model_builder, opt_args, optimizer_spec
+            if model_builder(self.model) is None:  # built-in, an osig.models entry point, or pkg.module:factory
+                bad(f"unknown model '{self.model}'; choose one of: {', '.join(names('models'))} (or pkg.module:factory)")
+            if dataset_builder(self.data) is None:
+                bad(f"unknown dataset '{self.data}'; choose one of: {', '.join(names('datasets'))} "
+                    "(npz:PATH and text:PATH take a file; pkg.module:factory builds your own)")
+            if optimizer_spec(self.optim) is None:
+                bad(f"unknown optimizer '{self.optim}'; choose one of: {', '.join(names('optimizers'))} (or torch:NAME)")
+            opt_args(self)
         for name in sorted(_FLOAT_FIELDS):  # inf/nan would only surface later as a diverged or broken run
             if getattr(self, name) is not None and not math.isfinite(getattr(self, name)):
                 bad(f"--{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
