@@ -80,6 +80,33 @@ def names(kind: str) -> list[str]:
     return [e.name for e in builtin(kind)] + [e.name for e in plugins(kind) if e.name not in {b.name for b in builtin(kind)}]
 
 
+def is_builtin(kind: str, name: str) -> bool:
+    """A name osig resolves without importing anyone's code: a registry entry, npz:PATH/text:PATH
+    (a built-in dataset reading a file) or torch:NAME (an optimizer of torch itself)."""
+    if kind == "datasets":
+        return name in BUILTIN[kind] or name.split(":", 1)[0] in BUILTIN[kind]
+    return name in BUILTIN[kind] or (kind == "optimizers" and name.startswith(TORCH_OPTIM))
+
+
+def outside_code(model: str, data: str, optim: str) -> list[str]:
+    """One line per name that runs code from outside osig and torch, saying what it imports: an
+    installed entry point, or the module of a `pkg.module:factory`. Read from the names and the
+    installed metadata only: nothing is imported here."""
+    out = []
+    for kind, flag, name in (("models", "--model", model), ("datasets", "--data", data), ("optimizers", "--optim", optim)):
+        if is_builtin(kind, name):
+            continue
+        ep = next((e for e in entry_points(kind) if e.name == name), None)
+        if ep is not None:
+            dist = getattr(ep, "dist", None)
+            who = f" of {dist.name} {dist.version}" if dist is not None else ""
+            out.append(f"{flag} {name}: loads the {GROUPS[kind]} entry point {ep.value}{who}")
+        elif kind != "optimizers" and ":" in name:
+            module, _, attr = name.partition(":")
+            out.append(f"{flag} {name}: imports the module {module} and calls {attr}")
+    return out
+
+
 PATTERNS = {"models": ["pkg.module:factory  (a function returning an nn.Module)"],
             "datasets": ["pkg.module:factory  (a function returning (x, y), (x, y, classes), a torch Dataset or an osig Dataset)",
                          "npz:PATH, text:PATH"],

@@ -17,6 +17,7 @@ is one ConfigError sentence, raised before anything is written to the run direct
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import json
@@ -190,10 +191,25 @@ def _threshold_of(cls: type) -> Callable[[Any], float | None]:
     return threshold
 
 
+def _building(name: str, build: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """build(params, cfg), where whatever the optimizer raises while it is built (a torch check of
+    its arguments, a plugin's own error) is one sentence naming the setting, not a traceback."""
+    def checked(params, cfg):
+        try:
+            return build(params, cfg)
+        except ConfigError:
+            raise
+        except Exception as e:
+            args = f" with --opt-args {cfg.opt_args}" if getattr(cfg, "opt_args", None) else ""
+            message = str(e).strip().splitlines()
+            raise ConfigError(f"--optim {name}{args} failed: {message[0][:200] if message else type(e).__name__}") from None
+    return checked
+
+
 def _class_spec(name: str, cls: type) -> OptimizerSpec:
     from osig_core.monitor_optim import ADAM_LIKE
     return OptimizerSpec(name=name, summary=f"{cls.__module__}.{cls.__name__}",
-                         build=lambda params, cfg: cls(params, **optimizer_kwargs(cls, cfg)),
+                         build=_building(name, lambda params, cfg: cls(params, **optimizer_kwargs(cls, cfg))),
                          threshold=_threshold_of(cls), preconditioned=cls.__name__ in ADAM_LIKE)
 
 
@@ -209,12 +225,12 @@ def optimizer_spec(name: str) -> OptimizerSpec | None:
     else:
         target = _entry_point("optimizers", name)
         if isinstance(target, OptimizerSpec):
-            spec = target
+            spec = dataclasses.replace(target, build=_building(name, target.build))
         elif isinstance(target, type) and issubclass(target, torch.optim.Optimizer):
             spec = _class_spec(name, target)
         elif callable(target):
             spec = OptimizerSpec(name=name, summary=f"entry point {name}",
-                                 build=lambda params, cfg: _checked_optimizer(name, target(params, cfg)),
+                                 build=_building(name, lambda params, cfg: _checked_optimizer(name, target(params, cfg))),
                                  threshold=lambda cfg: None)
         elif target is not None:
             raise ConfigError(f"the osig.optimizers entry point '{name}' is a {type(target).__name__}, "

@@ -46,10 +46,14 @@ def build_model(cfg: RunConfig, data: Dataset) -> torch.nn.Module:
     from osig_core.plugins import model_builder
     model = (model_builder(cfg.model) or MODELS[cfg.model])(data, cfg.resolved_width("cpu"))
     if cfg.head_scale != 1.0:
-        # every model's output layer is `model.head`; a smaller start lowers the initial sharpness, so
-        # that GD at a given lr starts below 2/eta and sharpens progressively towards it
+        # every built-in model's output layer is `model.head`; a smaller start lowers the initial sharpness,
+        # so that GD at a given lr starts below 2/eta and sharpens progressively towards it
+        weight = getattr(getattr(model, "head", None), "weight", None)
+        if not isinstance(weight, torch.Tensor):
+            raise ConfigError(f"--head-scale scales the output layer model.head.weight, which model '{cfg.model}' "
+                              "does not have; leave --head-scale at 1")
         with torch.no_grad():
-            model.head.weight.mul_(cfg.head_scale)
+            weight.mul_(cfg.head_scale)
     return model
 
 

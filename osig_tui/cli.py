@@ -36,6 +36,8 @@ def _run_impl(config: Optional[Path] = None, run_dir: Optional[Path] = None, res
         others = [k for k, v in flags.items() if v is not None and k != "steps"]
         if others or config is not None:
             raise osig.ConfigError(f"--resume continues a run with its own config; only --steps may change it (got --{others[0].replace('_', '-') if others else 'config'})")
+        from osig_tui.resume_notice import announce_outside_code
+        announce_outside_code(resume)  # before osig.resume imports it
         with TrainingProgress(quiet) as prog:
             run = osig.resume(resume, steps, progress=prog)
     else:
