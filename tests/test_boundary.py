@@ -20,6 +20,7 @@ UI_PACKAGES = {"textual", "textual_image", "textual_plotext", "rich", "typer"}
 TUI_MAY_IMPORT = {
     "osig_core": "the public API: RunConfig, ConfigError, train, resume, open_run (lazily loaded)",
     "osig_core.config": "RunConfig, ConfigError, the flags' defaults and help, read_toml",
+    "osig_core.errors": "ConfigError at its home (osig_core.config re-exports it)",
     "osig_core.catalog": "the names `--help` and `osig list` show, without importing torch",
     "osig_core.store.layout": "the run directory's file names and RunStoreError",
     "osig_core.store.reader": "RunReader: every number the monitor shows",
