@@ -69,7 +69,6 @@ def test_training_flops_per_image_are_recounted():
     from osig_core.data.base import Dataset
     from osig_core.gpu_estimate import TRAIN_FLOPS_PER_IMAGE
     from osig_core.registry import MODELS
-    import osig_core.models  # noqa: F401 - registers the models
     data = Dataset(name="t", kind="image", x=torch.zeros(2, 3, 32, 32), y=torch.zeros(2, dtype=torch.long),
                    classes=[str(i) for i in range(10)])
     for name in ("resnet18", "vgg11"):
