@@ -27,8 +27,10 @@ from osig_tui.store_poller import GroupDetail, PollResult, Progress, StepView, S
 
 @dataclass
 class StoreUpdated(Message):
-    """New data from the poller (either part may be None: unchanged)."""
+    """New data from the poller (either part may be None: unchanged). `poller`: which run it came
+    from, so a result of a run the app has since left (a comparison's member) is dropped."""
     result: PollResult
+    poller: StorePoller | None = None
 
 
 @dataclass
@@ -46,25 +48,31 @@ class WatchApp(App[str | None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = APP_BINDINGS
 
-    def __init__(self, run_dir: str | Path, *, image_mode: str = "halfcell", poll_interval: float = 0.25,
+    def __init__(self, run_dir: str | Path | None, *, image_mode: str = "halfcell", poll_interval: float = 0.25,
                  terminal: TerminalCaps | None = None):
-        """Opens the run now, so a directory that is not a run fails before the screen changes.
+        """Opens the run now, so a directory that is not a run fails before the screen changes
+        (None: no run yet; a comparison attaches to its members in turn).
         `terminal`: what the terminal answered before the app started (default: 24-bit colour)."""
         super().__init__()
-        self.poller = StorePoller(run_dir)
-        self.info = self.poller.info
         self.image_mode = image_mode
         self.terminal = terminal if terminal is not None else TerminalCaps(colors="truecolor")
         self.poll_interval = poll_interval
+        self._wake = Event()
+        self._stopping = Event()
+        self._groups_lock = Lock()
+        self._use(None if run_dir is None else StorePoller(run_dir))
+
+    def _use(self, poller: StorePoller | None) -> None:
+        """Show this run from now on (its poll worker is started by the caller)."""
+        self.poller = poller
+        self.info = None if poller is None else poller.info
         self.progress: Progress | None = None
         self.view: StepView | None = None
         self.updates = 0  # poll results received (tests wait on it)
         self._target: int | None = None  # the step last asked for with [ ] (None: follow the latest)
-        self._wake = Event()
-        self._stopping = Event()
         self._seen_events = False
-        self._groups: dict[tuple[int, int], GroupDetail] = {}  # (pair id, step) -> detail, newest last
-        self._groups_lock = Lock()
+        with self._groups_lock:
+            self._groups: dict[tuple[int, int], GroupDetail] = {}  # (pair id, step) -> detail, newest last
         # half-block pictures by sample id, shared by every screen, in the colours the terminal draws
         self.thumbs = ThumbCache(size=1024, colors=self.terminal.colors)
 
@@ -93,14 +101,18 @@ class WatchApp(App[str | None]):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
+        """Poll the current run until the app ends or moves to another run, then close its reader."""
         worker = get_current_worker()
+        poller = self.poller
+        if poller is None:
+            return
+        left = lambda: worker.is_cancelled or self._stopping.is_set() or poller is not self.poller  # noqa: E731
         try:
-            run_poll_loop(self.poller, lambda r: self.post_message(StoreUpdated(r)),
-                          lambda m: self.post_message(StoreFailed(m)),
-                          lambda: worker.is_cancelled or self._stopping.is_set(), self._wake, self.poll_interval)
+            run_poll_loop(poller, lambda r: self.post_message(StoreUpdated(r, poller)),
+                          lambda m: self.post_message(StoreFailed(m)), left, self._wake, self.poll_interval)
         finally:
-            if self._stopping.is_set():
-                self.poller.close()
+            if left():
+                poller.close()
 
     def on_unmount(self) -> None:
         self._stopping.set()
@@ -144,6 +156,8 @@ class WatchApp(App[str | None]):
 
     # ------------------------------------------------------------------ data in
     def on_store_updated(self, message: StoreUpdated) -> None:
+        if message.poller is not None and message.poller is not self.poller:
+            return  # from a run the app has left
         r = message.result
         if r.progress is not None:
             was_live = self.live

@@ -3,12 +3,14 @@
     osig watch --model mlp --steps 2000   start `osig run` detached (same flags), then open the monitor
     osig watch runs/RUN                   attach to a live run, or replay a finished one
     osig watch                            attach to the most recent run under --root (default runs/)
+    osig watch runs/SWEEP                 compare a sweep's members (osig sweep), live while they train
+    osig watch runs/A runs/B ...          compare several runs
 """
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -16,9 +18,10 @@ from osig_tui import console as C
 from osig_tui.config_flags import RUN_PARAMETERS, _kw, with_config_flags
 
 WATCH_PARAMETERS = [
-    inspect.Parameter("run", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
-                      default=typer.Argument(None, help="Run directory to attach to or replay (default: the newest under --root).",
-                                             show_default=False)),
+    inspect.Parameter("runs", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[List[Path]],
+                      default=typer.Argument(None, help="Run directory to attach to or replay (default: the newest under "
+                                             "--root); a sweep directory or several runs open the comparison.",
+                                             show_default=False, metavar="[RUN|SWEEP]...")),
     _kw("images", str, typer.Option("auto", "--images", help="Pictures: auto, sixel, kitty, halfcell or none.",
                                     rich_help_panel="Monitor")),
     _kw("root", Path, typer.Option(Path("runs"), "--root", help="Where runs live (new runs go there too).",
@@ -87,7 +90,7 @@ def _ask_terminal():
     return caps
 
 
-def watch_impl(run: Optional[Path] = None, images: str = "auto", root: Path = Path("runs"),
+def watch_impl(runs: Optional[list[Path]] = None, images: str = "auto", root: Path = Path("runs"),
                config: Optional[Path] = None, run_dir: Optional[Path] = None, resume: Optional[Path] = None,
                force: bool = False, quiet: bool = False, **flags) -> None:
     from osig_core.store.layout import RunStoreError
@@ -99,19 +102,30 @@ def watch_impl(run: Optional[Path] = None, images: str = "auto", root: Path = Pa
         raise typer.Exit(2)
     given = {k: v for k, v in flags.items() if v is not None}
     starting = bool(given) or config is not None or run_dir is not None or resume is not None or force
-    if run is not None and starting:
+    runs = list(runs or [])
+    if runs and starting:
         C.error("give either a run directory to watch or flags for a new run, not both")
         raise typer.Exit(2)
     if starting:
         target = _start(given, config, run_dir, resume, force, root)
     else:
-        target = run if run is not None else LC.latest_run(root)
+        target = runs[0] if runs else LC.latest_run(root)
+    from osig_core.sweeps.manifest import is_sweep
+    compare = len(runs) > 1 or is_sweep(target)
     caps = _ask_terminal()
     from osig_tui.widgets.images import resolve_image_mode
     mode = resolve_image_mode(images, caps)
-    from osig_tui.app import WatchApp
     try:
-        app = WatchApp(target, image_mode=mode, terminal=caps)
+        if compare:
+            from osig_core.errors import ConfigError
+            from osig_tui.compare_app import CompareApp
+            try:
+                app = CompareApp(runs, image_mode=mode, terminal=caps)
+            except ConfigError as e:
+                raise RunStoreError(str(e)) from None
+        else:
+            from osig_tui.app import WatchApp
+            app = WatchApp(target, image_mode=mode, terminal=caps)
     except RunStoreError as e:
         C.error(str(e))
         raise typer.Exit(2)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.sweep_run import write_sweep
 from fixtures.synthetic_run import write_run
 from fixtures.tui_pilot import ready, wait_for
 from osig_tui.app import WatchApp
+from osig_tui.compare_app import CompareApp
+from osig_tui.screens.compare import CompareScreen
 from osig_tui.screens.group import GroupScreen
 from osig_tui.screens.help import HelpScreen
 from osig_tui.widgets.charts import LossChart, SharpnessChart
@@ -17,6 +20,20 @@ from osig_tui.widgets.charts import LossChart, SharpnessChart
 @pytest.fixture(scope="module")
 def snap_run(tmp_path_factory):
     return write_run(tmp_path_factory.mktemp("snap") / "demo-run", n=240, steps=40)
+
+
+@pytest.fixture(scope="module")
+def snap_sweep(tmp_path_factory):
+    """GD at three step sizes (osig watch SWEEP): each run's sharpness rising to its own 2/η."""
+    return write_sweep(tmp_path_factory.mktemp("snap") / "demo-sweep")
+
+
+async def _compare(pilot):
+    app = pilot.app
+    await wait_for(pilot, lambda: app.compare_state is not None and isinstance(app.screen, CompareScreen)
+                   and app.screen.query_one("#compare-sharpness").series)
+    await pilot.press("3")  # one run hidden: its dot hollow, its line gone
+    await pilot.pause()
 
 
 async def _dashboard(pilot):
@@ -82,3 +99,11 @@ def test_help(snap_compare, snap_run):
 
 def test_help_80x24(snap_compare, snap_run):
     assert snap_compare(WatchApp(snap_run), terminal_size=(80, 24), run_before=_help)
+
+
+def test_compare(snap_compare, snap_sweep):
+    assert snap_compare(CompareApp([snap_sweep]), terminal_size=(120, 36), run_before=_compare)
+
+
+def test_compare_80x24(snap_compare, snap_sweep):
+    assert snap_compare(CompareApp([snap_sweep]), terminal_size=(80, 24), run_before=_compare)

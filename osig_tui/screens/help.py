@@ -14,6 +14,7 @@ from osig_tui.app_bindings import APP_BINDINGS
 EXTRA = {  # keys handled by widgets rather than bindings
     "Dashboard": [("↑ ↓ / j k", "move between pairs"), ("mouse", "click a pair, scroll panels")],
     "Group screen": [("↑ ↓ PgUp PgDn", "scroll the members")],
+    "Comparison": [("↑ ↓ / j k", "move between runs")],
 }
 
 
@@ -23,24 +24,32 @@ def _key(b: Binding) -> str:
 
 def _section(title: str, bindings) -> list[tuple]:
     rows: list[tuple] = [(Text(title, style="bold underline"), "")]
-    seen = set()
+    seen, said = set(), set()
     for b in bindings:
-        if b.action in seen or b.key == "ctrl+c":
-            continue
+        if b.action in seen or b.key == "ctrl+c" or (not b.show and b.description in said):
+            continue  # 2-9 after "1-9 Show/hide run"
         seen.add(b.action)
+        said.add(b.description)
         keys = [_key(x) for x in bindings if x.action == b.action and x.key != "ctrl+c"]
         rows.append((" ".join(keys), b.description))
     rows += EXTRA.get(title, [])
     return rows
 
 
-def bindings_table() -> Table:
+def bindings_table(compare: bool = False) -> Table:
     """Two columns of sections (keys everywhere | the dashboard's and the group screen's), so the
-    whole list fits an 80×24 terminal."""
+    whole list fits an 80×24 terminal; `compare` (osig watch SWEEP) adds the comparison's keys."""
     from osig_tui.screens.dashboard import DashboardScreen
     from osig_tui.screens.group import GroupScreen
     left = _section("Everywhere", APP_BINDINGS)
-    right = _section("Dashboard", DashboardScreen.BINDINGS) + [("", "")] + _section("Group screen", GroupScreen.BINDINGS)
+    group = _section("Group screen", GroupScreen.BINDINGS)
+    right = _section("Dashboard", DashboardScreen.BINDINGS)
+    if compare:
+        from osig_tui.screens.compare import CompareScreen, MemberDashboard
+        left += group
+        right = _section("Comparison", CompareScreen.BINDINGS + MemberDashboard.BINDINGS) + [("", "")] + right
+    else:
+        right += [("", "")] + group
     t = Table(show_header=False, box=None, padding=(0, 1, 0, 0))
     for _ in range(2):
         t.add_column(style="bold cyan", no_wrap=True)
@@ -76,9 +85,9 @@ def chart_lines() -> Text:
     from osig_tui.widgets.sharpness_plot import BAND, BAND_CHAR, ROUGH, ROUGH_CHAR
     t = Text()
     t.append(BAND_CHAR, style=BAND)
-    t.append(" band: an interval holding the top eigenvalue with the stated probability (see docs/curvature.md)\n")
+    t.append(" band: an interval holding the top eigenvalue with the stated probability (see docs/curvature.md)  ")
     t.append(ROUGH_CHAR, style=ROUGH)
-    t.append(" an estimate that stopped before reaching its tolerance")
+    t.append(" estimate short of its tolerance")
     return t
 
 
@@ -90,7 +99,9 @@ class HelpScreen(ModalScreen):
         with VerticalScroll(id="help-box"):
             yield Static(Text("osig watch — keys", style="bold"))
             yield Static(pictures_line(self.app.image_mode, self.app.terminal), id="help-pictures")
-            yield Static(bindings_table())
+            compare = getattr(self.app, "compares", False)
+            self.set_class(compare, "-dense")  # the comparison's keys too: fewer blank lines, still 80×24
+            yield Static(bindings_table(compare))
             yield Static(chart_lines(), id="help-chart")
             yield Static(Text("[ ] { } step through history while the run is paused or finished. "
                               "--images sixel|kitty|halfcell|none overrides pictures. Esc or ? closes this.",
