@@ -21,7 +21,7 @@ WATCH_PARAMETERS = [
     inspect.Parameter("runs", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[List[Path]],
                       default=typer.Argument(None, help="Run directory to attach to or replay (default: the newest under "
                                              "--root); a sweep directory or several runs open the comparison.",
-                                             show_default=False, metavar="[RUN|SWEEP]...")),
+                                             show_default=False, metavar="RUN")),
     _kw("images", str, typer.Option("auto", "--images", help="Pictures: auto, sixel, kitty, halfcell or none.",
                                     rich_help_panel="Monitor")),
     _kw("root", Path, typer.Option(Path("runs"), "--root", help="Where runs live (new runs go there too).",
@@ -140,5 +140,6 @@ def register(app: typer.Typer) -> None:
     @app.command("watch")
     @with_config_flags(WATCH_PARAMETERS + [p for p in RUN_PARAMETERS if p.name != "quiet"])
     def watch_command(**kwargs) -> None:
-        """Live monitor: start a run in the background and watch it, or attach to / replay a run directory."""
+        """Live monitor: start a run in the background and watch it, or attach to / replay a run directory;
+        a sweep directory (osig sweep) or several runs open a live comparison."""
         watch_impl(**kwargs)
