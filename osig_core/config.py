@@ -57,8 +57,8 @@ class RunConfig:
     eig_k: int = 1
     sharpness_subset: int | None = None
     sharpness_tol: float = 1e-4
-    sharpness_cheap_tol: float = 0.2  # between full estimates, stop at this certified relative bound; 0: always to sharpness_tol
-    sharpness_budget: float = 0.3  # training steps' worth of HVPs per step cheap estimates may refine with (large: no cap)
+    sharpness_cheap_tol: float = 0.05  # stop an estimate once its band [value, upper] is within this share of the value; 0: always to sharpness_tol too
+    sharpness_budget: float = 0.0  # 0: no cap; > 0: training steps' worth of HVPs per step estimates may spend (a capped band is wider)
     sharpness_follow: int = 0  # after an estimate crosses the threshold upwards, also estimate on each of the next K steps
     per_sample_every: int = 0  # per-sample / per-group curvature metrics; 0 = every 20th sharpness interval
     outliers_k: int = 24

@@ -21,11 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import math
+
 import numpy as np
 import torch
 
 MatVec = Callable[[torch.Tensor], torch.Tensor]
 GUARD_STEPS = 3  # with accept_above unmet, an early stop waits for this many Lanczos steps
+GUARD_FRACTION = 0.5  # Ritz vectors with values above this share of the top one are tracked as a guard
+GUARD_MAX = 3  # at most this many
 BOUND_ROUNDING = 8.0  # rounding allowance in the certified bound, in units of sqrt(m) * eps * ||H||
 
 
@@ -38,6 +42,8 @@ class EigResult:
     converged: bool  # every pair's relative bound <= tol (not just accept_tol)
     bounds: list[float]  # certified: an eigenvalue lies within lambda +- bound (absolute)
     starts: torch.Tensor | None = None  # [k, dim] H y / |H y| per Ritz vector y: a free power step, the next warm start
+    upper: float = float("inf")  # with `start_overlap`: the top eigenvalue is <= upper with eig_band's probability
+    guard: torch.Tensor | None = None  # [b, dim] the top Ritz vectors worth tracking (value >= GUARD_FRACTION * top)
 
 
 def warm_start_vector(previous: torch.Tensor | None, dim: int, device: torch.device, dtype: torch.dtype,
@@ -101,7 +107,9 @@ def best_in_span(matvec: MatVec, block: torch.Tensor,
 
 def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4, max_iter: int = 100,
                 generator: torch.Generator | None = None, accept_tol: float | None = None,
-                accept_above: float = -np.inf, products: torch.Tensor | None = None) -> EigResult:
+                accept_above: float = -np.inf, products: torch.Tensor | None = None,
+                start_overlap: float | None = None, band_tol: float | None = None,
+                min_iter: int = 1) -> EigResult:
     """The k largest algebraic eigenpairs of the symmetric operator `matvec`, started from v0.
 
     v0 is a vector, or a block [m, dim] of candidate directions: Lanczos then starts from their best
@@ -113,7 +121,11 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     estimate): a Ritz value that fell below it by more than its bound may be tracking a lower
     eigenvalue, so Lanczos goes on for at least GUARD_STEPS steps (the top may really have dropped).
     products: H v0 (the same shape as v0), computed elsewhere: no product is spent on the start.
+    start_overlap: t, a lower bound on |<v0/|v0|, u1>| (eig_band.mixed_start) that makes `upper` a
+    probabilistic bound; with band_tol, iteration also needs (upper - theta1) <= band_tol * |theta1| to stop
+    (and that alone is enough for an accept_tol estimate). min_iter: take at least this many steps.
     """
+    from osig_core.instruments.eig_band import upper_bound
     first_product = None
     extra_hvps = 0  # products spent choosing the start beyond the one Lanczos reuses
     if v0.dim() == 2 and v0.shape[0] > 1:
@@ -136,6 +148,8 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     res_abs = np.zeros(0)
     eps = float(torch.finfo(v0.dtype).eps)
     converged = False
+    log_beta = 0.0  # log(beta_1 ... beta_j) of the steps so far
+    upper = float("inf")
     for j in range(max_iter):
         q = basis[j]
         w = first_product / norm0 if j == 0 and first_product is not None else matvec(q)
@@ -155,10 +169,19 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
         res_abs = beta * np.abs(s[-1, :]) + BOUND_ROUNDING * np.sqrt(j + 1) * eps * scale
         top = min(k, j + 1)
         floor = np.maximum(np.abs(theta[:top]), max(scale * 1e-2, 1e-30))  # near zero: judge against ||H||
-        if j + 1 >= k and np.all(res_abs[:top] <= tol * floor):
+        banded = True
+        if start_overlap is not None:
+            log_here = log_beta + (math.log(beta) if beta > 0 else -math.inf)
+            upper = upper_bound(theta, log_here, start_overlap) + BOUND_ROUNDING * np.sqrt(j + 1) * eps * scale
+            banded = band_tol is None or upper - theta[0] <= band_tol * floor[0]
+        enough = j + 1 >= max(k, min_iter)
+        if enough and banded and np.all(res_abs[:top] <= tol * floor):
             converged = True
             break
-        if (j + 1 >= k and accept_tol is not None and np.all(res_abs[:top] <= accept_tol * floor)
+        if start_overlap is not None and band_tol is not None and accept_tol is not None:
+            if enough and banded:
+                break
+        elif (enough and accept_tol is not None and np.all(res_abs[:top] <= accept_tol * floor)
                 and (theta[0] + res_abs[0] >= accept_above or j + 1 >= GUARD_STEPS)):
             break
         if j + 1 == max_iter:
@@ -176,8 +199,10 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
             for _ in range(2):
                 w = w - (basis[: j + 1] @ w) @ basis[: j + 1]
             betas.append(0.0)
+            log_beta = -math.inf
             basis[j + 1] = w / w.norm()
             continue
+        log_beta += math.log(beta)
         betas.append(beta)
         basis[j + 1] = w / beta
     m = len(alphas)
@@ -197,7 +222,14 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
         starts = powered / powered.norm(dim=1, keepdim=True)
     else:
         starts = vectors
-    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged, bounds, starts)
+    n_guard = int(min(GUARD_MAX, m, max(top, np.sum(theta >= GUARD_FRACTION * theta[0])))) if theta[0] > 0 else top
+    if n_guard > top:
+        gc = torch.tensor(np.array(s[:, :n_guard].T, order="C"), device=basis.device, dtype=basis.dtype)
+        guard = gc @ basis[:m]
+        guard = guard / guard.norm(dim=1, keepdim=True)
+    else:
+        guard = vectors
+    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged, bounds, starts, upper, guard)
 
 
 def power_iteration(matvec: MatVec, v0: torch.Tensor, tol: float = 1e-3, max_iter: int = 1000) -> EigResult:

@@ -24,12 +24,14 @@ from osig_core.data.base import Dataset, balanced_subset
 from osig_core.instruments.adam_precond import adam_denominators, adam_learning_rates
 from osig_core.instruments.base import Measurement, StepContext
 from osig_core.instruments.hvp import LossHessian, auto_method, flat_params, trainable, unflatten
-from osig_core.instruments.lanczos import EigResult, lanczos_top, warm_start
+from osig_core.instruments.eig_band import BAND_KIND, BAND_PROBABILITY, mixed_start
+from osig_core.instruments.lanczos import EigResult, lanczos_top
 from osig_core.instruments.sharpness_budget import ProductBudget
 from osig_core.instruments.layer_curvature import curvature_shares
 
 BASIS_BYTES = 1.5e9  # cap on the Lanczos basis memory (sets the iteration limit for big models)
 WARM_HISTORY = 2  # previous estimates whose eigenvectors may seed the next Lanczos run
+DEFAULT_BAND = 0.05  # the band's relative width an estimate stops at when --sharpness-cheap-tol is 0
 FULL_EVERY = 20  # at steps that are multiples of FULL_EVERY * sharpness_every, Lanczos runs to the tolerance
 
 
@@ -90,7 +92,7 @@ class SharpnessInstrument:
         # forward would drop units the HVPs keep)
         dropout = any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules())
         self.fusable = cfg.full_batch and ids is None and not dropout
-        self._start: tuple[int, torch.Tensor] | None = None  # (step, start block) promised to the step's pass
+        self._promised: tuple[int, torch.Tensor, float] | None = None  # (step, start, overlap bound) promised to the step's pass
         self.loss = cfg.loss or data.loss
         self.method = auto_method(model)
         self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
@@ -161,20 +163,20 @@ class SharpnessInstrument:
 
     # ------------------------------------------------------------------ measurement
     @staticmethod
-    def _seeds(history: list[tuple[int, torch.Tensor]], step: int, cheap: bool = False) -> list[torch.Tensor]:
-        """Which earlier eigenvectors start Lanczos: the last estimate's; after an odd number of steps
-        also the one before, as a block (at the edge of stability the weights alternate with period
-        2, so an estimate an even number of steps back often fits better; Lanczos starts from the
-        best combination of the two at the cost of one more HVP). A cheap update takes one vector,
-        the newest an even number of steps back if there is one, so it can stop after one HVP."""
-        if len(history) >= 2 and (step - history[0][0]) % 2 == 1:
-            if cheap:
-                return [history[1][1]] if (step - history[1][0]) % 2 == 0 else [history[0][1]]
-            return [history[0][1], history[1][1]]
-        return [history[0][1]] if history else []
+    def _warm(history: list[tuple[int, torch.Tensor]], step: int) -> torch.Tensor | None:
+        """The directions a warm start sums: the last estimate's tracked Ritz vectors (the top one and
+        the guards close below it, so a crossing among them is caught); after an odd number of steps
+        also those of the estimate before, when that one is an even number of steps back (at the edge
+        of stability the weights alternate with period 2). None: no history, a cold start."""
+        if not history:
+            return None
+        rows = [history[0][1]]
+        if len(history) >= 2 and (step - history[0][0]) % 2 == 1 and (step - history[1][0]) % 2 == 0:
+            rows.append(history[1][1])
+        return torch.cat([r.reshape(-1, r.shape[-1]) for r in rows])
 
     def fused_start(self, step: int) -> torch.Tensor | None:
-        """The start block [m, dim] of the estimate due at `step`, for the engine to multiply by H in
+        """The start vector [1, dim] of the estimate due at `step`, for the engine to multiply by H in
         the step's own gradient pass (the estimate then spends no HVP on its start: one gradient
         pass fewer per estimate). None when no estimate is scheduled, none can start warm, or the
         step's loss is not the estimated one. Only for steps that are due whatever the loss does."""
@@ -183,48 +185,46 @@ class SharpnessInstrument:
         if not (self.fusable and scheduled and self.history):
             return None
         like = flat_params(self.model)
-        block = self._start_block(self.history, step, like.numel(), like, self.full_due(step, self.history))
-        self._start = (step, block)
-        return block.reshape(-1, like.numel())
+        v0, t = self._start(self.history, step, like)
+        self._promised = (step, v0, t)
+        return v0.reshape(1, like.numel())
 
-    def _start_block(self, history, step: int, dim: int, like: torch.Tensor, full: bool) -> torch.Tensor:
-        cheap = not full and float(self.cfg.sharpness_cheap_tol) > 0
-        return warm_start(self._seeds(history, step, cheap), dim, like.device, like.dtype, generator=self.generator)
+    def _start(self, history, step: int, like: torch.Tensor) -> tuple[torch.Tensor, float]:
+        return mixed_start(self._warm(history, step), like.numel(), like.device, like.dtype, self.generator)
 
     def full_due(self, step: int, history: list[tuple[int, torch.Tensor]]) -> bool:
-        """Run Lanczos to the tolerance (not a cheap update): cold, or on every FULL_EVERY-th interval."""
+        """Run Lanczos to the residual tolerance too (not only to the band): cold, or on every
+        FULL_EVERY-th interval."""
         return not history or step % (FULL_EVERY * max(1, int(self.cfg.sharpness_every))) == 0
 
     def _lanczos(self, matvec, history: list[tuple[int, torch.Tensor]], step: int, dim: int,
                  like: torch.Tensor, k: int, full: bool, kind: str = "raw",
                  given: torch.Tensor | None = None) -> EigResult:
-        """given: H v0 for the start promised by `fused_start` at this step (computed by the step).
-        A cheap estimate takes at most the Lanczos steps `--sharpness-budget` leaves room for."""
+        """Lanczos from a warm start with a Gaussian part, until the band [theta1, upper] is within
+        `--sharpness-cheap-tol` of theta1 (full estimates: also every top-k residual within
+        `--sharpness-tol`). given: H v0 for the start promised by `fused_start` at this step."""
         max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
-        tol, cheap = float(self.cfg.sharpness_tol), float(self.cfg.sharpness_cheap_tol)
-        accept = None if full or cheap <= 0 else max(tol, cheap)
-        promised = self._start if kind == "raw" and self._start is not None and self._start[0] == step else None
-        self._start = None
+        tol, band = float(self.cfg.sharpness_tol), float(self.cfg.sharpness_cheap_tol)
+        full = full or band <= 0
+        promised = self._promised if kind == "raw" and self._promised is not None and self._promised[0] == step else None
+        self._promised = None
         if promised is not None:
-            v0 = promised[1]
-            if given is not None:
-                given = given.reshape(v0.shape)
+            _, v0, t = promised
         else:
-            v0, given = self._start_block(history, step, dim, like, full), None
-        rows = self.fused_rows = 0 if given is None else given.reshape(-1, dim).shape[0]  # products the step made
-        limit = None if accept is None else self.budget.steps_allowed(step, self.method, rows)  # cheap ones only
+            (v0, t), given = self._start(history, step, like), None
+        rows = self.fused_rows = 0 if given is None else 1  # products the step made
+        limit = None if full else self.budget.steps_allowed(step, self.method, rows)
         capped_at = max(k, limit) if limit is not None and limit < max_iter else None
         if capped_at is not None:
             max_iter = capped_at
-        # restart trigger besides a grown bound: a cheap value whose interval falls below the last
-        # estimate may track a lower eigenvalue (the top one rarely drops that fast)
-        below = self.last_values.get(kind, -math.inf)
         matvec = _reporting(matvec, self._report, max_iter, "" if kind == "raw" else "preconditioned, ")
+        band_tol = band if band > 0 else DEFAULT_BAND
         res = lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator,
-                          accept_tol=accept, accept_above=below, products=given)
+                          accept_tol=None if full else band_tol, products=given,
+                          start_overlap=t, band_tol=band_tol, min_iter=2)
         self.last_values[kind] = res.eigenvalues[0]
-        # stopped by the budget, not by its own rule: the bound is still certified, just wider
-        self.capped[kind] = capped_at is not None and accept is not None and max(res.residuals) > accept
+        # stopped by the budget before the band closed: the band still holds, it is just wider
+        self.capped[kind] = capped_at is not None and res.upper - res.eigenvalues[0] > band_tol * abs(res.eigenvalues[0])
         return res
 
     def measure(self, ctx: StepContext) -> Measurement:
@@ -243,12 +243,12 @@ class SharpnessInstrument:
         res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)), full, given=fused)
         fused_hvps = self.fused_rows
         self.method = op.method  # keep a fallback to double-backward for later estimates
-        previous = self.history[0][1] if self.history else None
+        previous = self.history[0][1][: res.vectors.shape[0]] if self.history else None
         vectors = self.vectors = _align_signs(res.vectors, previous)
         self.last_estimate = ctx.step
         # the next estimate starts from the Ritz vectors moved on by a free power step (a one-HVP
         # update would otherwise never improve its vector)
-        self.history = [(ctx.step, _align_signs(res.starts, previous))] + self.history[: WARM_HISTORY - 1]
+        self.history = [(ctx.step, res.guard)] + self.history[: WARM_HISTORY - 1]
         raw_hvps = op.hvps + fused_hvps
         if not cold:
             self.budget.spend(op.method, op.hvps, fused_hvps)
@@ -259,6 +259,7 @@ class SharpnessInstrument:
             "threshold": threshold,
             "eig_residual": res.residuals[0],
             "eig_bound": res.bounds[0],
+            "sharpness_upper": res.upper,
             "eig_converged": float(res.converged),
             "sharpness_subset": float(op.n_total),
         }
@@ -268,7 +269,9 @@ class SharpnessInstrument:
                       "hvps": raw_hvps, "converged": res.converged,
                       "mode": "full" if full or cfg.sharpness_cheap_tol <= 0 else "cheap",
                       "method": op.method, "subset": op.n_total, "fused": fused_hvps,
-                      "budget_capped": self.capped.get("raw", False)}
+                      "budget_capped": self.capped.get("raw", False),
+                      "band": {"lower": res.eigenvalues[0], "upper": res.upper, "kind": BAND_KIND,
+                               "probability": BAND_PROBABILITY}}
 
         scalars["proj_top"] = self._projection(ctx, theta, vectors[0], eig_record)
         watched = res.eigenvalues[0]
@@ -316,14 +319,15 @@ class SharpnessInstrument:
         full = self.full_due(ctx.step, self.precond_history)
         pres = self._lanczos(op.diag_sandwich(denom.rsqrt()), self.precond_history, ctx.step, op.dim, denom, 1,
                              full, "precond")
-        self.precond_history = [(ctx.step, pres.starts)] + self.precond_history[: WARM_HISTORY - 1]
+        self.precond_history = [(ctx.step, pres.guard)] + self.precond_history[: WARM_HISTORY - 1]
         if not cold:
             self.budget.spend(op.method, op.hvps - before, 0)
         step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
         scalars["precond_sharpness"] = pres.eigenvalues[0]
         scalars["adam_eff_step"] = abs(float(torch.dot(step_sizes, v)))
         scalars["precond_bound"] = pres.bounds[0]
-        record["precond"] = {"eigenvalue": pres.eigenvalues[0], "residual": pres.residuals[0],
+        scalars["precond_upper"] = pres.upper
+        record["precond"] = {"eigenvalue": pres.eigenvalues[0], "residual": pres.residuals[0], "upper": pres.upper,
                              "bound": pres.bounds[0], "hvps": op.hvps - before, "converged": pres.converged,
                              "budget_capped": self.capped.get("precond", False)}
         return pres.eigenvalues[0]

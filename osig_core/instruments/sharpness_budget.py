@@ -1,11 +1,9 @@
-"""What the sharpness estimates may cost: a running allowance, in training steps, that caps how far a
-cheap estimate may refine itself (`--sharpness-budget`).
+"""An optional cap on what sharpness estimates may cost (`--sharpness-budget`; 0, the default: none).
 
-Every estimate between full ones costs at least one product (a Rayleigh quotient and its certified
-residual; free of its gradient part when fused into the step's own pass). Each further Lanczos step
-is a whole HVP: on CPU 2-3 gradient passes, so a few of them every 10 steps would cost as much as the
-training. The budget lets a cheap estimate take further steps only while the products spent since
-the first estimate stay within `per_step` training steps per step of the run. Costs are counted,
+Accuracy comes first: by default every estimate runs until its band is closed (docs/curvature.md).
+A user who wants a fixed cost sets a budget: an estimate between full ones then takes further
+Lanczos steps only while the products spent since the first estimate stay within `per_step`
+training steps per step of the run; one cut short keeps a band that still holds, only wider. Costs are counted,
 never timed: HVP_COST gradient passes per HVP over the step's samples, so two identical runs (and a
 resumed one) refine exactly the same estimates. The first estimate (cold, run to the tolerance) is
 not counted; full estimates are, and the cheap ones after them refine less until the run catches up.
@@ -37,9 +35,9 @@ class ProductBudget:
         return (HVP_COST.get(method, 3.0) - 1.0) * self.scale
 
     def steps_allowed(self, step: int, method: str, fused_rows: int) -> int | None:
-        """Lanczos steps a cheap estimate at `step` may take (>= 1: its first product is the floor
-        every estimate pays), or None: no cap."""
-        if math.isinf(self.per_step):
+        """Lanczos steps an estimate at `step` may take (>= 1: its first product is the floor
+        every estimate pays), or None: no cap (per_step 0, the default, or inf)."""
+        if math.isinf(self.per_step) or self.per_step <= 0:
             return None
         first = self.fused(method) * fused_rows if fused_rows else self.hvp(method)
         room = self.per_step * (step + 1) - self.spent - first
