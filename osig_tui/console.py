@@ -50,6 +50,19 @@ def last_finite(values) -> float | None:
     return None
 
 
+def sharpness_band(m: dict) -> str | None:
+    """The last estimate's band and what it guarantees, or None for a run without one (older runs
+    stored only eig_bound, a bracket around *an* eigenvalue, which is not a band for the top one)."""
+    if "sharpness_upper" not in m or "sharpness" not in m:
+        return None
+    pairs = [(v, u) for v, u in zip(m["sharpness"], m["sharpness_upper"]) if v == v and u == u]
+    if not pairs:
+        return None
+    value, upper = pairs[-1]
+    return (f"[{fmt(value)}, {fmt(upper)}]: holds the top Hessian eigenvalue with probability ≥ 99.9% "
+            "(probabilistic upper end, certain lower end; docs/curvature.md)")
+
+
 def print_summary(run) -> None:
     m = run.metrics()
     status, reason = run.status()
@@ -68,6 +81,10 @@ def print_summary(run) -> None:
                        ("opposing_score", "opposing score")):
         if key in m and not (regression and key.endswith("_acc")):
             t.add_row(label, fmt(last_finite(m[key])))
+            if key == "sharpness":
+                band = sharpness_band(m)
+                if band:
+                    t.add_row("sharpness band", band)
     from osig_core.cost import active_seconds, cost_shares, format_shares, steps_per_second
     rate, active = steps_per_second(m.get("step_time")), active_seconds(m)
     if rate:
