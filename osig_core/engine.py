@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from osig_core import __version__
+from osig_core._version import __version__
 from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
 from osig_core.component_state import component_states, load_component_states
 from osig_core.config import ConfigError, RunConfig
