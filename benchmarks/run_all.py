@@ -23,6 +23,7 @@ def main() -> None:
         ("monitor: open/key latency and attached slowdown", ["bench_tui.py"]),
         ("start-up of the read-only commands", ["bench_startup.py"]),
         ("monitor: first frame of a finished run", ["bench_first_frame.py"]),
+        ("osig sweep bookkeeping and osig compare", ["bench_sweep.py"] + (["--quick"] if quick else [])),
     ]
     import torch
     if torch.cuda.is_available():

@@ -144,6 +144,7 @@ def sweep_impl(sweep_dir: Optional[Path] = None, jobs: Optional[int] = None, thr
         if st.reader is not None:
             st.reader.close()
             st.reader = None
+        sweep.set(st.member, st.status, steps_done=st.step)  # sweep.json may not know yet (a sweep killed with -9)
     todo = sum(st.action != "skip" for st in states)
     C.info(f"sweep {sweep.dir} ({how}): {len(states)} members, {sweep.grid.describe()}; {todo} to run, "
            f"{slots} at once" + (f", {per_member} thread{'s' if per_member > 1 else ''} each" if per_member else "") + f" ({runner.name})")

@@ -155,8 +155,11 @@ def run_pool(sweep: Sweep, states: list[MemberState], launcher, jobs: int, threa
 
 
 def _catch_signals(received: list[int]) -> Callable[[], None]:
-    """SIGINT / SIGTERM are noted (the loop forwards them); the sweep itself never dies mid-bookkeeping."""
+    """SIGINT / SIGTERM / SIGHUP are noted (the loop forwards them); the sweep never dies mid-bookkeeping."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    old = {s: signal.signal(s, lambda signum, _f: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    caught = [signal.SIGINT, signal.SIGTERM]
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # a lost terminal: members stop as `osig run` would
+        caught.append(signal.SIGHUP)
+    old = {s: signal.signal(s, lambda signum, _f: received.append(signum)) for s in caught}
     return lambda: [signal.signal(s, h) for s, h in old.items()]
