@@ -9,7 +9,7 @@ sweep process's own CPU (its members excluded) is printed too, the same figure w
 Then `osig compare` is timed the same way on 10 finished 300-step runs (written by the test fixture
 as the engine stores them, n = 2000) and on the sweep's own members.
 
-Usage: python benchmarks/bench_sweep.py [--rounds 2] [--steps 100] [--n 500] [--quick] [--real]
+Usage: python benchmarks/bench_sweep.py [--rounds 2] [--steps 100] [--n 500] [--quick] [--real] [--keep]
 """
 from __future__ import annotations
 
@@ -65,18 +65,31 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--quick", action="store_true", help="one round of 30-step members (a smoke test)")
+    ap.add_argument("--keep", action="store_true", help="keep the runs (default: removed at the end)")
     ap.add_argument("--real", action="store_true", help="also compare 10 copies of the README's default job "
                     "(`osig run --sharpness-every 10`: 300 steps, n=2000; trained once, about a minute)")
     a = ap.parse_args()
     if a.quick:
         a.rounds, a.steps = 1, 30
-    from osig_core.sweeps.grid import members, parse_grid, run_argv
+    from osig_core.sweeps.grid import members, parse_grid
     grid_args = ["--model", "mlp", "--n", str(a.n), "--steps", str(a.steps), "--sharpness-every", "10",
                  "--lr", "0.01,0.02", "--optim", "gd,adam"]
     grid = parse_grid({"model": "mlp", "n": str(a.n), "steps": str(a.steps), "sharpness_every": "10",
                        "lr": "0.01,0.02", "optim": "gd,adam"})
     ms = members(grid)
     tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
+    try:
+        measure(a, grid, grid_args, ms, tmp)
+    finally:
+        if a.keep:
+            print(f"runs kept in {tmp}")
+        else:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(a, grid, grid_args: list[str], ms: list, tmp: Path) -> None:
+    from osig_core.sweeps.grid import run_argv
     seq_cpu, sweep_cpu, sweep_dirs, own = [], [], [], []
     print(f"{len(ms)} members ({grid.describe()}), MLP n={a.n}, {a.steps} steps, sharpness every 10; "
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
