@@ -33,7 +33,7 @@ TIMES: dict[str, float] = defaultdict(float)
 
 def _timed_instruments():
     """Wrap each instrument's measure() so the benchmark can say where the time went."""
-    build = engine_module.build_instruments
+    build = engine_module.instruments_for
 
     def wrapped(*args, **kwargs):
         instruments = build(*args, **kwargs)
@@ -47,7 +47,7 @@ def _timed_instruments():
                 return out
             inst.measure = timed
         return instruments
-    engine_module.build_instruments = wrapped
+    engine_module.instruments_for = wrapped
 
 
 def run_once(cfg: osig.RunConfig) -> tuple[tuple[float, float], dict, dict]:

@@ -17,7 +17,8 @@ import time
 import torch
 
 import osig_core as osig
-from osig_core.instruments.base import StepContext
+from osig_core.engine_inputs import optimizer_view, problem_of, sharpness_settings
+from osig_core.instruments.inputs import StepInputs
 from osig_core.instruments.hvp import HVP_METHODS, LossHessian
 from osig_core.instruments.lanczos import lanczos_top, power_iteration, warm_start_vector
 from osig_core.instruments.sharpness import SharpnessInstrument
@@ -81,7 +82,7 @@ def hvp_cost(model: str, width: float, n: int, device: str, reps: int) -> None:
 def trajectory(n: int, device: str, steps: int, every: int, lr: float) -> None:
     cfg, dev, data, net = setup("mlp", 1.0, n, lr, device, sharpness_every=every)
     spec, opt = OPTIMIZERS[cfg.optim], build_optimizer(cfg, net)
-    inst = SharpnessInstrument(cfg, net, data, spec, dev)
+    inst = SharpnessInstrument(problem_of(cfg, net, data, dev), sharpness_settings(cfg))
     gen = torch.Generator(device=dev).manual_seed(1)
     rows: dict[str, list[tuple[int, float]]] = {"power (cold, 1e-3)": [], "Lanczos (cold, 1e-4)": [],
                                                 "Lanczos (warm, 1e-4)": []}
@@ -89,7 +90,7 @@ def trajectory(n: int, device: str, steps: int, every: int, lr: float) -> None:
     print("|---:|---:|---:|---:|")
     for step in range(steps + 1):
         if step % every == 0:
-            m = inst.measure(StepContext(step, cfg, net, opt, spec, data, dev))
+            m = inst.measure(StepInputs(step, optimizer_view(cfg, opt, spec)))
             warm = (int(m.scalars["eig_hvps"]), m.scalars["sharpness"])
             op = LossHessian(net, data.x, data.y, data.loss, 0.0, cfg.chunk_size, inst.method)
             start = lambda: warm_start_vector(None, op.dim, dev, torch.float32, generator=gen)  # noqa: E731
@@ -116,13 +117,13 @@ def overhead(n: int, device: str, steps: int, ks: list[int], lr: float) -> None:
     for k in [0] + ks:
         cfg, dev, data, net = setup("mlp", 1.0, n, lr, device, sharpness_every=k)
         spec, opt = OPTIMIZERS[cfg.optim], build_optimizer(cfg, net)
-        inst = SharpnessInstrument(cfg, net, data, spec, dev) if k else None
+        inst = SharpnessInstrument(problem_of(cfg, net, data, dev), sharpness_settings(cfg)) if k else None
         hvps = 0
         sync(dev)
         t = time.perf_counter()
         for step in range(steps):
             if inst is not None and inst.due(step, False):
-                hvps += int(inst.measure(StepContext(step, cfg, net, opt, spec, data, dev)).scalars["eig_hvps"])
+                hvps += int(inst.measure(StepInputs(step, optimizer_view(cfg, opt, spec))).scalars["eig_hvps"])
             gd_step(cfg, data, net, opt)
         sync(dev)
         results[k] = (time.perf_counter() - t, hvps)

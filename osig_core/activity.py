@@ -1,7 +1,7 @@
 """What the engine is doing right now, for whoever watches a step that takes long.
 
 The engine calls `say("sharpness estimate")` as it moves between phases and an instrument may
-report finer progress through `ctx.shared["activity"]` ("sharpness estimate, HVP 5 of ≤ 20").
+report finer progress through `ctx.report` ("sharpness estimate, HVP 5 of ≤ 20").
 Saying is a few attribute writes, cheap enough for every HVP. An in-process listener (the
 progress bar of `osig run`) hears each message at once; the run directory gets the latest one at
 most twice a second, written by a small thread over its own database connection, so a wait of any
@@ -50,7 +50,7 @@ class Activity:
         self._set(text)
 
     def detail(self, text: str) -> None:
-        """Finer progress within the current phase (an instrument's own words); what ctx.shared["activity"] calls."""
+        """Finer progress within the current phase (an instrument's own words); what ctx.report calls."""
         self._set(f"{self._phase}, {text}" if self._phase and not text.startswith(self._phase) else text)
 
     def _set(self, text: str) -> None:

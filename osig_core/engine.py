@@ -24,8 +24,9 @@ from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
 from osig_core.component_state import component_states, load_component_states
 from osig_core.config import ConfigError, RunConfig
 from osig_core.cost import StepClock
-from osig_core.instruments.base import Measurement, StepContext
-from osig_core.instruments.schedule import build_instruments
+from osig_core.engine_inputs import instruments_for, optimizer_view
+from osig_core.instruments.base import Measurement
+from osig_core.instruments.inputs import Links, StepInputs
 from osig_core.distributed import NullWriter, from_environment
 from osig_core.gradients import Gradients
 from osig_core.passes import evaluate
@@ -70,8 +71,10 @@ class Engine:
         self.grads = Gradients(cfg, self.model, self.data, self.loss, self.dist)
         self.writer = RunWriter(self.dir, self.data.n) if self.is_writer else NullWriter()
         self.recorder = LossRecorder(cfg if self.is_writer else cfg.replace(groups=False), self.data)
-        self.instruments = build_instruments(cfg, self.model, self.data, self.spec, self.device)
-        self.shared: dict = {}
+        self.instruments = instruments_for(cfg, self.model, self.data, self.device)
+        self.optim_view = optimizer_view(cfg, self.optimizer, self.spec)
+        self.links = Links()  # what instruments and the group detector hand each other
+        self._report = None  # an instrument's own progress line (set by run())
         self.step = 0
         self._perm: torch.Tensor | None = None
         self._perm_pos = 0
@@ -137,9 +140,11 @@ class Engine:
                 self._perm = rng["perm"].to(torch.long)
                 self._perm_pos = int(state["extra"].get("perm_pos", 0))
             self.step = int(state["step"])
-            self.shared.update(state["extra"].get("shared", {}))
+            legacy = state["extra"].get("shared", {})  # an early checkpoint's untyped links
+            self.links.tracked_groups = dict(legacy.get("tracked_groups", {}))
+            self.links.theta_ref = legacy.get("theta_ref")
             if "theta_ref" in state.get("state", {}):  # proj_top continues from the same reference weights
-                self.shared["theta_ref"] = state["state"]["theta_ref"]
+                self.links.theta_ref = state["state"]["theta_ref"]
             self._load_component_states(state)
         except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -163,7 +168,7 @@ class Engine:
         status = "failed"
         self.activity = Activity(self.dir / L.DB_FILE if self.is_writer else None,
                                  getattr(self.progress, "activity", None) if self.is_writer else None)
-        self.shared["activity"] = self.activity.detail  # an instrument's own progress: ("HVP 5 of ≤ 20")
+        self._report = self.activity.detail  # an instrument's own progress: ("HVP 5 of ≤ 20")
         self.clock.start()
         try:
             while self.step < self.cfg.steps:
@@ -243,12 +248,11 @@ class Engine:
             scalars.update(rec.scalars)
         spike = math.isfinite(self._prev_loss) and train_loss > 1.25 * self._prev_loss
         self._prev_loss = train_loss
-        ctx = StepContext(step=t, cfg=cfg, model=self.model, optimizer=self.optimizer, opt_spec=self.spec,
-                          data=self.data, device=self.device, losses=None if rec is None else rec.losses,
-                          preds=None if rec is None else rec.preds, train_loss=train_loss, shared=self.shared,
-                          dist=self.dist, step_hvp=step_hvp)
         if rec is not None:
-            self.shared["tracked_groups"] = rec.tracked_groups
+            self.links.tracked_groups = rec.tracked_groups
+        ctx = StepInputs(step=t, optim=self.optim_view, losses=None if rec is None else rec.losses,
+                         preds=None if rec is None else rec.preds, train_loss=train_loss, links=self.links,
+                         dist=self.dist, step_hvp=step_hvp, report=self._report)
         measured = Measurement()
         for inst in self.instruments:
             if inst.due(t, spike):
@@ -325,7 +329,7 @@ class Engine:
             return None
         rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
                "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}
-        theta_ref = self.shared.get("theta_ref")
+        theta_ref = self.links.sharpness.theta_ref if self.links.sharpness is not None else self.links.theta_ref
         tensors, doc = self._component_states()
         if torch.is_tensor(theta_ref):
             tensors["theta_ref"] = theta_ref

@@ -26,7 +26,9 @@ import numpy as np
 import torch
 
 from osig_core.config import ConfigError, RunConfig
-from osig_core.instruments.base import Measurement, StepContext
+from osig_core.instruments.base import Measurement
+from osig_core.instruments.inputs import (InstrumentSettings, Links, OptimizerView, PerSampleSettings, ProbeSettings,
+                                          Problem, SharpnessSettings, StepInputs)
 from osig_core.monitor_callback import check_callback, notify
 from osig_core.monitor_data import LossSpec, as_dataset, check_fit, check_loss, check_model
 from osig_core.monitor_guard import untouched
@@ -104,11 +106,21 @@ class Monitor:
                              eval_every=0, checkpoint_every=checkpoint_every, sharpness_every=sharpness_every,
                              sharpness_subset=sharpness_subset, eig_k=eig_k, groups=bool(groups),
                              probes=list(probes), probe_every=probe_every)
-        for name, value in (("sharpness_tol", sharpness_tol), ("sharpness_cheap_tol", sharpness_cheap_tol)):
+        tols = {}
+        for name, value in (("tol", sharpness_tol), ("cheap_tol", sharpness_cheap_tol)):
             if value is not None:  # None: osig run's default (see docs/curvature.md)
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                    raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
-                self.cfg = self.cfg.replace(**{name: float(value)})
+                    raise ConfigError(f"sharpness_{name} must be a non-negative number, got {value!r}")
+                tols[name] = float(value)
+        self.cfg = self.cfg.replace(**{f"sharpness_{k}": v for k, v in tols.items()})  # for config.json only
+        # the instruments' inputs, from the arguments and the user's optimizer (no RunConfig)
+        self.settings = InstrumentSettings(
+            sharpness=SharpnessSettings(every=sharpness_every, subset=sharpness_subset, eig_k=eig_k, seed=int(seed), **tols),
+            per_sample=PerSampleSettings(sharpness_every=sharpness_every, seed=int(seed)),
+            probes=ProbeSettings(probes=tuple(probes), every=probe_every, seed=int(seed)))
+        self.optim_view = OptimizerView(optimizer, threshold_of=self.rule.threshold, preconditioned=self.rule.preconditioned,
+                                        defaults={"lr": self.rule.lr(), "beta2": float(betas[1]),
+                                                  "eps": float(group.get("eps", 1e-8) or 1e-8)})
         self.steps = steps
         from osig_core.setup import data_to
         self.data_cpu = data_cpu
@@ -116,8 +128,10 @@ class Monitor:
         with untouched(model):
             from osig_core.instruments.schedule import build_instruments
             self.recorder = LossRecorder(self.cfg, self.data)
-            self.instruments = build_instruments(self.cfg, model, self.data, self.rule.spec(), self.device)
-        self.shared: dict[str, Any] = {}
+            problem = Problem(model=model, data=self.data, loss=self.loss, device=self.device, chunk_size=chunk_size,
+                              step_samples=self.data.n)  # the user's batch is unknown: budgets count whole passes
+            self.instruments = build_instruments(problem, self.settings)
+        self.links = Links()
         self.store = MonitorStore(Path(run_dir), self)
         self._step = self.store.open(resume, force)  # the first write to run_dir happens here
         self._closed = False
@@ -249,14 +263,13 @@ class Monitor:
         if given is not None or self.recorder.due(t):
             rec, train_loss, train_acc = self._record(t, given)
             scalars.update(train_loss=train_loss, train_acc=train_acc, **rec.scalars)
-            self.shared["tracked_groups"] = rec.tracked_groups
+            self.links.tracked_groups = rec.tracked_groups
         train_loss = scalars.get("train_loss", math.nan)
         spike = math.isfinite(self._prev_loss) and train_loss > 1.25 * self._prev_loss
         if math.isfinite(train_loss):
             self._prev_loss = train_loss
-        ctx = StepContext(step=t, cfg=self.cfg, model=self.model, optimizer=self.optimizer, opt_spec=self.rule.spec(),
-                          data=self.data, device=self.device, losses=None if rec is None else rec.losses,
-                          preds=None if rec is None else rec.preds, train_loss=train_loss, shared=self.shared)
+        ctx = StepInputs(step=t, optim=self.optim_view, losses=None if rec is None else rec.losses,
+                         preds=None if rec is None else rec.preds, train_loss=train_loss, links=self.links)
         measured = Measurement()
         for inst in self.instruments:
             if inst.due(t, spike):

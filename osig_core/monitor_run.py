@@ -108,7 +108,7 @@ class MonitorStore:
                 except L.RunStoreError:
                     ref = None
                 if ref is not None:
-                    self.mon.shared["theta_ref"] = ref
+                    self.mon.links.theta_ref = ref
             self._mark_running()
             if self.mon.steps is not None:  # a new total: config.json says it too (as `osig run --resume`)
                 doc = json.loads((self.dir / L.CONFIG_FILE).read_text())
@@ -143,7 +143,8 @@ class MonitorStore:
         if bad is not None:
             self.writer.event(step, "checkpoint", f"no checkpoint at step {step}: the weights ({bad}) are not finite")
             return None
-        ref = self.mon.shared.get("theta_ref")
+        links = self.mon.links
+        ref = links.sharpness.theta_ref if links.sharpness is not None else links.theta_ref
         state = {"theta_ref": ref} if torch.is_tensor(ref) else None
         try:
             path = save_checkpoint(self.dir, step, model, self.mon.optimizer, {"torch": torch.get_rng_state()},

@@ -29,7 +29,7 @@ def test_the_engine_says_each_phase_and_an_instruments_own_progress(tmp_path, mo
     measure = S.SharpnessInstrument.measure
 
     def measure_and_report(self, ctx):  # an instrument reporting through the engine's hook
-        ctx.shared["activity"]("HVP 1 of ≤ 20")
+        ctx.report("HVP 1 of ≤ 20")
         return measure(self, ctx)
 
     monkeypatch.setattr(S.SharpnessInstrument, "measure", measure_and_report)

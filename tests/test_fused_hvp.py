@@ -79,16 +79,14 @@ def test_a_fused_run_trains_bit_identically_and_estimates_the_same_sharpness(tmp
 
 
 def test_no_fusion_for_a_subset_or_dropout(tmp_path):
-    from osig_core.instruments.sharpness import SharpnessInstrument
-    from osig_core.registry import OPTIMIZERS
+    from instrument_inputs import sharpness_for
     model, x, y = tiny(False)
     data = tiny_dataset(x, y)
-    spec = OPTIMIZERS["gd"]
-    whole = SharpnessInstrument(osig.RunConfig(sharpness_every=5), model, data, spec, "cpu")
+    whole = sharpness_for(osig.RunConfig(sharpness_every=5), model, data)
     assert whole.fusable and whole.fused_start(0) is None  # no earlier estimate to start from yet
-    subset = SharpnessInstrument(osig.RunConfig(sharpness_every=5, sharpness_subset=20), model, data, spec, "cpu")
+    subset = sharpness_for(osig.RunConfig(sharpness_every=5, sharpness_subset=20), model, data)
     assert not subset.fusable
     dropped = nn.Sequential(nn.Linear(5, 16), nn.Dropout(0.2), nn.Tanh(), nn.Linear(16, 3))
-    assert not SharpnessInstrument(osig.RunConfig(sharpness_every=5), dropped, data, spec, "cpu").fusable
-    sgd = SharpnessInstrument(osig.RunConfig(optim="sgd", sharpness_every=5), model, data, spec, "cpu")
+    assert not sharpness_for(osig.RunConfig(sharpness_every=5), dropped, data).fusable
+    sgd = sharpness_for(osig.RunConfig(optim="sgd", sharpness_every=5), model, data)
     assert not sgd.fusable

@@ -7,9 +7,9 @@ from torch import nn
 
 from curvature_reference import exact_hessian, tiny_dataset
 from osig_core.config import RunConfig
-from osig_core.instruments.base import StepContext
-from osig_core.instruments.hvp import unflatten
-from osig_core.instruments.per_sample import RANDOM_GROUP, PerSampleInstrument
+from instrument_inputs import per_sample_for
+from osig_core.instruments.inputs import Links, OptimizerView, SharpnessLink, StepInputs
+from osig_core.instruments.per_sample import RANDOM_GROUP
 from osig_core.losses import per_sample_loss
 
 
@@ -21,9 +21,13 @@ def setup(bn=False, n=40, seed=0):
     return model, tiny_dataset(x, y)
 
 
-def ctx_for(cfg, model, data, shared) -> StepContext:
-    return StepContext(step=0, cfg=cfg, model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                       opt_spec=None, data=data, device=torch.device("cpu"), shared=shared)
+def ctx_for(cfg, model, data, links: Links) -> StepInputs:
+    return StepInputs(step=0, optim=OptimizerView(torch.optim.SGD(model.parameters(), lr=0.1)), links=links)
+
+
+def top(v: torch.Tensor) -> SharpnessLink:
+    """A sharpness link whose top eigenvector is v (the HVP method left to the instrument)."""
+    return SharpnessLink(vectors=v.reshape(1, -1), eigenvalue=float("nan"), step=0, hvp_method="")
 
 
 def rel(a, b) -> float:
@@ -37,9 +41,9 @@ def measured():
     H = exact_hessian(model, data.x, data.y, "ce", 1000)
     v = torch.linalg.eigh(H)[1][:, -1].float()
     groups = {"sky+": [1, 5, 7, 9], "sky-": [2, 3]}
-    shared = {"top_eigvecs": [unflatten(v, list(model.parameters()))], "tracked_groups": groups}
+    shared = Links(sharpness=top(v), tracked_groups=groups)
     cfg = RunConfig(sharpness_every=10, chunk_size=1000, seed=1)
-    m = PerSampleInstrument(cfg, model, data, None, "cpu").measure(ctx_for(cfg, model, data, shared))
+    m = per_sample_for(cfg, model, data).measure(ctx_for(cfg, model, data, shared))
     return model, data, v.double(), groups, m
 
 
@@ -88,9 +92,9 @@ def test_batchnorm_uses_fixed_training_set_statistics():
     before = {k: t.clone() for k, t in model.state_dict().items()}
     v = torch.randn(sum(p.numel() for p in model.parameters()))
     v = v / v.norm()
-    shared = {"top_eigvecs_flat": v[None], "tracked_groups": {"g": [0, 4, 8]}}
+    shared = Links(sharpness=top(v), tracked_groups={"g": [0, 4, 8]})
     cfg = RunConfig(sharpness_every=10, chunk_size=1000)
-    m = PerSampleInstrument(cfg, model, data, None, "cpu").measure(ctx_for(cfg, model, data, shared))
+    m = per_sample_for(cfg, model, data).measure(ctx_for(cfg, model, data, shared))
     for k, t in model.state_dict().items():
         assert torch.equal(t, before[k]), k
     rec = m.records["per_sample"]
@@ -109,16 +113,16 @@ def test_batchnorm_uses_fixed_training_set_statistics():
 def test_schedule_and_missing_inputs():
     model, data = setup()
     cfg = RunConfig(sharpness_every=10, per_sample_every=0, outliers_k=5)
-    inst = PerSampleInstrument(cfg, model, data, None, "cpu")
+    inst = per_sample_for(cfg, model, data)
     # its own slower schedule: every 20th sharpness interval, and a loss spike (none measured yet)
     assert inst.due(0, False) and inst.due(200, False) and not inst.due(100, False) and not inst.due(3, False)
     assert inst.due(3, True)
-    assert PerSampleInstrument(RunConfig(per_sample_every=4), model, data, None, "cpu").due(8, False)
-    assert not PerSampleInstrument(RunConfig(sharpness_every=0), model, data, None, "cpu").due(0, False)
-    empty = inst.measure(ctx_for(cfg, model, data, {}))
+    assert per_sample_for(RunConfig(per_sample_every=4), model, data).due(8, False)
+    assert not per_sample_for(RunConfig(sharpness_every=0), model, data).due(0, False)
+    empty = inst.measure(ctx_for(cfg, model, data, Links()))
     assert empty.scalars == {} and empty.records == {}
     v = torch.randn(sum(p.numel() for p in model.parameters()))
-    m = inst.measure(ctx_for(cfg, model, data, {"top_eigvecs_flat": (v / v.norm())[None]}))
+    m = inst.measure(ctx_for(cfg, model, data, Links(sharpness=top(v / v.norm()))))
     assert list(m.records["group_curvature"]) == [RANDOM_GROUP]
     assert m.records["group_curvature"][RANDOM_GROUP]["size"] == 5 == len(m.records["per_sample"]["ids"])
     assert not inst.due(99, True) and inst.due(100, True)  # spikes at most every half interval after a measurement

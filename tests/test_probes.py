@@ -7,8 +7,9 @@ from torch import nn
 
 from curvature_reference import tiny_dataset
 from osig_core.config import RunConfig
-from osig_core.instruments.base import StepContext
-from osig_core.instruments.probes import PROBE_COLOURS, ProbeInstrument, probe_image
+from instrument_inputs import probes_for
+from osig_core.instruments.inputs import OptimizerView, StepInputs
+from osig_core.instruments.probes import PROBE_COLOURS, probe_image
 
 MEAN, STD = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
 
@@ -34,9 +35,8 @@ def image_data(channels=3, n=30):
     return tiny_dataset(x, y, kind="image", meta={"mean": MEAN[:channels], "std": STD[:channels]})
 
 
-def ctx_for(cfg, model, data) -> StepContext:
-    return StepContext(step=0, cfg=cfg, model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                       opt_spec=None, data=data, device=torch.device("cpu"))
+def ctx_for(cfg, model, data) -> StepInputs:
+    return StepInputs(step=0, optim=OptimizerView(torch.optim.SGD(model.parameters(), lr=0.1)))
 
 
 def test_colour_probes_are_normalised_like_the_training_data():
@@ -64,7 +64,7 @@ def test_probe_records_logits_probabilities_and_feature_norms(tmp_path):
     Image.new("RGB", (6, 8), (0, 153, 0)).save(path)
     data, model = image_data(), TinyConv()
     cfg = RunConfig(probes=["sky", "black", str(path)], probe_every=5)
-    inst = ProbeInstrument(cfg, model, data, None, "cpu")
+    inst = probes_for(cfg, model, data)
     assert inst.due(0, False) and inst.due(10, False) and not inst.due(3, True)
     m = inst.measure(ctx_for(cfg, model, data))
     probes = m.records["probes"]
@@ -84,7 +84,7 @@ def test_batchnorm_model_is_left_unchanged():
     model.train()
     before = {k: t.clone() for k, t in model.state_dict().items()}
     cfg = RunConfig(probes=["white"])
-    m = ProbeInstrument(cfg, model, data, None, "cpu").measure(ctx_for(cfg, model, data))
+    m = probes_for(cfg, model, data).measure(ctx_for(cfg, model, data))
     assert sum(m.records["probes"]["white"]["probs"]) == pytest.approx(1.0)
     assert model.training
     for k, t in model.state_dict().items():
@@ -95,7 +95,7 @@ def test_non_image_data_is_skipped_silently():
     data = tiny_dataset(torch.randn(10, 4), torch.randint(0, 2, (10,)))
     model = nn.Sequential(nn.Linear(4, 2))
     cfg = RunConfig(probes=["sky"])
-    inst = ProbeInstrument(cfg, model, data, None, "cpu")
+    inst = probes_for(cfg, model, data)
     assert not inst.due(0, False)
     m = inst.measure(ctx_for(cfg, model, data))
     assert m.scalars == {} and m.records == {}

@@ -13,8 +13,10 @@ from torch import nn
 from curvature_reference import exact_hessian, tiny_dataset
 from osig_core.config import RunConfig
 from osig_core.data.base import balanced_subset
-from osig_core.instruments.base import StepContext
-from osig_core.instruments.hvp import flat_params
+from osig_core.engine_inputs import optimizer_view
+from osig_core.instruments.hvp import flat_params, unflatten
+from osig_core.instruments.inputs import Links, StepInputs
+from instrument_inputs import sharpness_for
 from osig_core.instruments.sharpness import SharpnessInstrument
 from osig_core.losses import per_sample_loss
 from osig_core.optim.base import OptimizerSpec
@@ -38,16 +40,15 @@ def tiny_setup(seed=0, n=60, bn=False):
     return nn.Sequential(*layers), tiny_dataset(x, y)
 
 
-def make_ctx(step, cfg, model, data, spec, optimizer=None, shared=None):
+def make_ctx(step, cfg, model, data, spec, optimizer=None, links=None):
     optimizer = optimizer or spec.build(model.parameters(), cfg)
-    return StepContext(step=step, cfg=cfg, model=model, optimizer=optimizer, opt_spec=spec, data=data,
-                       device=torch.device("cpu"), shared={} if shared is None else shared)
+    return StepInputs(step=step, optim=optimizer_view(cfg, optimizer, spec), links=Links() if links is None else links)
 
 
 def test_gd_estimate_matches_exact_hessian_and_leaves_model_alone():
     model, data = tiny_setup(bn=True)
     cfg = RunConfig(lr=0.1, sharpness_every=5, eig_k=2, chunk_size=25)
-    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    inst = sharpness_for(cfg, model, data)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     ctx = make_ctx(0, cfg, model, data, gd_spec())
     m = inst.measure(ctx)
@@ -63,11 +64,11 @@ def test_gd_estimate_matches_exact_hessian_and_leaves_model_alone():
         assert torch.equal(t, before[k]), k  # weights and BN running statistics
     assert all(p.grad is None for p in model.parameters())
 
-    vecs = ctx.shared["top_eigvecs"]
+    vecs = [unflatten(v, list(model.parameters())) for v in ctx.links.sharpness.vectors]
     assert len(vecs) == 2 and [t.shape for t in vecs[0]] == [p.shape for p in model.parameters()]
     v = torch.cat([t.reshape(-1) for t in vecs[0]]).double()
     assert abs(float(v @ evecs[:, -1])) >= 1 - 1e-4
-    assert ctx.shared["top_eig"] == s["sharpness"]
+    assert ctx.links.sharpness.eigenvalue == s["sharpness"]
 
     shares = m.records["layer_curvature"]
     names = [n for n, _ in model.named_parameters()]
@@ -81,17 +82,17 @@ def test_gd_estimate_matches_exact_hessian_and_leaves_model_alone():
 def test_projection_warm_start_and_follow_up_after_gd_steps():
     model, data = tiny_setup()
     cfg = RunConfig(lr=0.1, sharpness_every=5, chunk_size=60, sharpness_cheap_tol=0.0)  # every estimate to tol
-    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
-    shared: dict = {}
-    first = inst.measure(make_ctx(0, cfg, model, data, gd_spec(), shared=shared))
+    inst = sharpness_for(cfg, model, data)
+    shared = Links()
+    first = inst.measure(make_ctx(0, cfg, model, data, gd_spec(), links=shared))
     theta0 = flat_params(model).clone()
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
     for _ in range(5):
         opt.zero_grad()
         per_sample_loss(model(data.x), data.y, "ce").mean().backward()
         opt.step()
-    later = inst.measure(make_ctx(5, cfg, model, data, gd_spec(), shared=shared))
-    v = shared["top_eigvecs_flat"][0]
+    later = inst.measure(make_ctx(5, cfg, model, data, gd_spec(), links=shared))
+    v = shared.sharpness.vectors[0]
     assert later.scalars["proj_top"] == pytest.approx(float((flat_params(model) - theta0) @ v), rel=1e-5, abs=1e-7)
     evals = torch.linalg.eigvalsh(exact_hessian(model, data.x, data.y, "ce", 60))
     assert later.scalars["sharpness"] == pytest.approx(float(evals[-1]), rel=1e-4)
@@ -103,24 +104,24 @@ def test_schedule_every_step_zero_spikes_and_threshold_crossing():
     limit = [1e9]
     spec = gd_spec(threshold=lambda cfg: limit[0])
     cfg = RunConfig(sharpness_every=10, sharpness_follow=5)
-    inst = SharpnessInstrument(cfg, model, data, spec, "cpu")
+    inst = sharpness_for(cfg, model, data)
     assert inst.due(0, False) and inst.due(20, False) and not inst.due(5, False)
     assert inst.due(7, True)  # a loss spike
-    shared: dict = {}
-    lam = inst.measure(make_ctx(10, cfg, model, data, spec, shared=shared)).scalars["sharpness"]
+    shared = Links()
+    lam = inst.measure(make_ctx(10, cfg, model, data, spec, links=shared)).scalars["sharpness"]
     assert not inst.due(11, False)
     limit[0] = lam / 2  # the next estimate lies above the threshold: a crossing
-    inst.measure(make_ctx(20, cfg, model, data, spec, shared=shared))
+    inst.measure(make_ctx(20, cfg, model, data, spec, links=shared))
     assert all(inst.due(s, False) for s in range(21, 26))
     assert not inst.due(26, False)
-    off = SharpnessInstrument(RunConfig(sharpness_every=0), model, data, spec, "cpu")
+    off = sharpness_for(RunConfig(sharpness_every=0), model, data)
     assert not off.due(0, False) and not off.due(3, True)
 
 
 def test_minibatch_sharpness_on_a_fixed_subset():
     model, data = tiny_setup(n=90)
     cfg = RunConfig(optim="sgd", batch_size=16, sharpness_every=1, sharpness_subset=30, chunk_size=1000, seed=3)
-    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    inst = sharpness_for(cfg, model, data)
     m = inst.measure(make_ctx(0, cfg, model, data, gd_spec()))
     ids = torch.as_tensor(balanced_subset(data.y.numpy(), 30, 3))
     evals = torch.linalg.eigvalsh(exact_hessian(model, data.x[ids], data.y[ids], "ce", 1000))
@@ -132,7 +133,7 @@ def test_adam_preconditioned_sharpness_and_effective_step():
     model, data = tiny_setup(seed=4)
     cfg = RunConfig(optim="adam", lr=0.01, sharpness_every=1, chunk_size=60)
     opt = ADAM_SPEC.build(model.parameters(), cfg)
-    inst = SharpnessInstrument(cfg, model, data, ADAM_SPEC, "cpu")
+    inst = sharpness_for(cfg, model, data)
     m0 = inst.measure(make_ctx(0, cfg, model, data, ADAM_SPEC, optimizer=opt))
     assert math.isnan(m0.scalars["precond_sharpness"]) and math.isnan(m0.scalars["adam_eff_step"])
     for _ in range(3):
@@ -140,8 +141,8 @@ def test_adam_preconditioned_sharpness_and_effective_step():
         per_sample_loss(model(data.x), data.y, "ce").mean().backward()
         opt.step()
     opt.zero_grad(set_to_none=True)
-    shared: dict = {}
-    m = inst.measure(make_ctx(3, cfg, model, data, ADAM_SPEC, optimizer=opt, shared=shared))
+    shared = Links()
+    m = inst.measure(make_ctx(3, cfg, model, data, ADAM_SPEC, optimizer=opt, links=shared))
     # independent reference: D H D with D = (sqrt(v_hat) + eps)^-1/2 from Adam's state
     denom = []
     for p in model.parameters():
@@ -154,7 +155,7 @@ def test_adam_preconditioned_sharpness_and_effective_step():
     top = float(torch.linalg.eigvalsh(d[:, None] * H * d[None, :])[-1])
     assert m.scalars["precond_sharpness"] == pytest.approx(top, rel=1e-4)
     assert top == pytest.approx(float(torch.linalg.eigvals(torch.linalg.solve(torch.diag(denom), H)).real.max()), rel=1e-6)
-    v = shared["top_eigvecs_flat"][0].double()
+    v = shared.sharpness.vectors[0].double()
     assert m.scalars["adam_eff_step"] == pytest.approx(abs(float((cfg.lr / denom) @ v)), rel=1e-5)
     assert m.scalars["threshold"] == pytest.approx(38 / cfg.lr)
     assert m.records["eig"]["precond"]["residual"] <= cfg.sharpness_tol
@@ -164,13 +165,13 @@ def test_reference_weights_after_resume():
     model, data = tiny_setup()
     cfg = RunConfig(sharpness_every=10)
     ref = flat_params(model).clone() - 0.01
-    resumed = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
-    shared = {"theta_ref": ref.numpy()}
-    m = resumed.measure(make_ctx(30, cfg, model, data, gd_spec(), shared=shared))
-    v = shared["top_eigvecs_flat"][0]
+    resumed = sharpness_for(cfg, model, data)
+    shared = Links(theta_ref=ref.numpy())
+    m = resumed.measure(make_ctx(30, cfg, model, data, gd_spec(), links=shared))
+    v = shared.sharpness.vectors[0]
     assert m.scalars["proj_top"] == pytest.approx(float((flat_params(model) - ref) @ v), rel=1e-5)
     assert "note" not in m.records["eig"]
-    lost = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
+    lost = sharpness_for(cfg, model, data)
     m = lost.measure(make_ctx(30, cfg, model, data, gd_spec()))
     assert m.scalars["proj_top"] == 0.0 and "step 30" in m.records["eig"]["note"]
     assert np.isfinite(m.scalars["sharpness"])
@@ -217,11 +218,11 @@ def test_every_estimate_carries_a_band_that_holds_and_an_honest_flag():
     tolerance; between full estimates the band is within --sharpness-cheap-tol of the value."""
     model, data = tiny_setup(seed=2)
     cfg = RunConfig(lr=0.2, sharpness_every=1, chunk_size=60)
-    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
-    shared: dict = {}
+    inst = sharpness_for(cfg, model, data)
+    shared = Links()
     modes = {"cheap": [], "full": []}
     for step in range(22):
-        m = inst.measure(make_ctx(step, cfg, model, data, gd_spec(), shared=shared))
+        m = inst.measure(make_ctx(step, cfg, model, data, gd_spec(), links=shared))
         s, rec = m.scalars, m.records["eig"]
         evals = torch.linalg.eigvalsh(exact_hessian(model, data.x, data.y, "ce", 60))
         top = float(evals[-1])
@@ -245,8 +246,7 @@ def run_schedule(instruments, model, data, cfg, steps, shared):
     spec = OPTIMIZERS["gd"]
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
     for t in steps:
-        ctx = StepContext(step=t, cfg=cfg, model=model, optimizer=opt, opt_spec=spec, data=data,
-                          device=torch.device("cpu"), shared=shared)
+        ctx = StepInputs(step=t, optim=optimizer_view(cfg, opt, spec), links=shared)
         for inst in instruments:
             if inst.due(t, False):
                 m = inst.measure(ctx)
@@ -262,12 +262,12 @@ def test_instrument_state_survives_a_checkpoint_bit_for_bit(tmp_path):
     after the 'resume' equal the uninterrupted run's exactly (warm-start vectors, generators,
     schedule, reference weights; per-sample curvature uses the restored eigenvector)."""
     from safetensors.torch import load_file, save_file
-    from osig_core.instruments.schedule import build_instruments
+    from osig_core.engine_inputs import instruments_for
     model, data = tiny_setup(seed=5)
     cfg = RunConfig(lr=0.2, sharpness_every=2, per_sample_every=5, chunk_size=60, outliers_k=6, seed=3)
     spec = OPTIMIZERS["gd"]
-    straight = build_instruments(cfg, model, data, spec, torch.device("cpu"))
-    shared: dict = {}
+    straight = instruments_for(cfg, model, data, torch.device("cpu"))
+    shared = Links()
     run_schedule(straight, model, data, cfg, range(0, 15), shared)
     weights = copy.deepcopy(model.state_dict())
     tensors, docs = {}, {}
@@ -281,13 +281,13 @@ def test_instrument_state_survives_a_checkpoint_bit_for_bit(tmp_path):
 
     model2, _ = tiny_setup(seed=5)
     model2.load_state_dict(weights)
-    resumed = build_instruments(cfg, model2, data, spec, torch.device("cpu"))
+    resumed = instruments_for(cfg, model2, data, torch.device("cpu"))
     loaded, docs = load_file(tmp_path / "state.safetensors"), json.loads((tmp_path / "state.json").read_text())
     for inst in resumed:
         prefix = inst.name + "."
         inst.load_state_dict({"tensors": {k[len(prefix):]: v for k, v in loaded.items() if k.startswith(prefix)},
                               "json": docs[inst.name]})
-    got = run_schedule(resumed, model2, data, cfg, range(15, 25), {})  # the engine's shared dict starts empty
+    got = run_schedule(resumed, model2, data, cfg, range(15, 25), Links())  # the engine's links start empty
     assert [(t, name) for t, name, _, _ in got] == [(t, name) for t, name, _, _ in expected]
     assert any(name == "per_sample" and t == 15 for t, name, _, _ in got)  # before any new estimate
     for (_, _, s1, r1), (_, _, s2, r2) in zip(expected, got):

@@ -11,10 +11,11 @@ from torch import nn
 
 from curvature_reference import exact_hessian, tiny_dataset
 from osig_core.config import RunConfig
-from osig_core.instruments.base import StepContext
+from osig_core.engine_inputs import optimizer_view
+from osig_core.instruments.inputs import StepInputs
 from osig_core.instruments.eig_band import BAND_PROBABILITY, mixed_start, upper_bound
 from osig_core.instruments.lanczos import lanczos_top, warm_start_vector
-from osig_core.instruments.sharpness import SharpnessInstrument
+from instrument_inputs import sharpness_for
 from osig_core.optim.base import OptimizerSpec
 
 GD = OptimizerSpec(name="gd", summary="", build=lambda params, cfg: torch.optim.SGD(params, lr=cfg.lr),
@@ -22,8 +23,7 @@ GD = OptimizerSpec(name="gd", summary="", build=lambda params, cfg: torch.optim.
 
 
 def _ctx(step, cfg, model, data):
-    return StepContext(step=step, cfg=cfg, model=model, optimizer=GD.build(model.parameters(), cfg), opt_spec=GD,
-                       data=data, device=torch.device("cpu"), shared={})
+    return StepInputs(step=step, optim=optimizer_view(cfg, GD.build(model.parameters(), cfg), GD))
 
 
 def test_upper_bound_solves_the_polynomial_equation():
@@ -72,7 +72,7 @@ def test_a_crossing_from_outside_the_tracked_block_is_caught_not_followed():
     eigs = [10.0, 8.0] + [1.0] + list(np.linspace(0.1, 0.5, 37))
     model, data = _controlled(eigs)
     cfg = RunConfig(lr=0.1, sharpness_every=10, chunk_size=1000)
-    inst = SharpnessInstrument(cfg, model, data, GD, "cpu")
+    inst = sharpness_for(cfg, model, data)
     first = inst.measure(_ctx(0, cfg, model, data)).scalars
     tracked = inst.vectors[:1].clone()
     assert first["sharpness"] == pytest.approx(10.0, rel=1e-4)

@@ -11,7 +11,8 @@ import torch
 import osig_core as osig
 from curvature_reference import exact_hessian
 from osig_core.config import ConfigError, RunConfig
-from osig_core.instruments.sharpness import SharpnessInstrument
+from instrument_inputs import sharpness_for
+from osig_core.instruments.inputs import Links
 from osig_core.instruments.sharpness_budget import HVP_COST, ProductBudget
 from test_sharpness import gd_spec, gd_steps, make_ctx, tiny_setup
 
@@ -37,11 +38,11 @@ def test_a_budget_cut_estimate_is_certified_flagged_and_cheap():
     eigenvalue (only wider), its value never exceeds it, and it says the budget stopped it."""
     model, data = tiny_setup(seed=2)
     cfg = RunConfig(lr=0.2, sharpness_every=1, chunk_size=60, sharpness_budget=1e-9, sharpness_cheap_tol=0.01)
-    inst = SharpnessInstrument(cfg, model, data, gd_spec(), "cpu")
-    shared: dict = {}
+    inst = sharpness_for(cfg, model, data)
+    shared = Links()
     capped = 0
     for step in range(12):
-        m = inst.measure(make_ctx(step, cfg, model, data, gd_spec(), shared=shared))
+        m = inst.measure(make_ctx(step, cfg, model, data, gd_spec(), links=shared))
         s, rec = m.scalars, m.records["eig"]
         evals = torch.linalg.eigvalsh(exact_hessian(model, data.x, data.y, "ce", 60))
         assert float((evals - s["sharpness"]).abs().min()) <= s["eig_bound"], step  # the certified bracket

@@ -10,11 +10,11 @@ every claimed phase and runs in seconds.
 from __future__ import annotations
 
 import pytest
-import torch
 
 from osig_core.config import RunConfig
-from osig_core.instruments.base import StepContext
-from osig_core.instruments.sharpness import SharpnessInstrument
+from osig_core.engine_inputs import optimizer_view
+from osig_core.instruments.inputs import StepInputs
+from instrument_inputs import sharpness_for
 from osig_core.losses import per_sample_loss
 from osig_core.registry import DATASETS, MODELS, OPTIMIZERS, dataset_arg
 
@@ -31,7 +31,7 @@ def build(lr: float):
     model = MODELS["linear2"](data, 1.0)
     spec = OPTIMIZERS["gd"]
     optimizer = spec.build(model.parameters(), cfg)
-    return cfg, data, model, spec, optimizer, SharpnessInstrument(cfg, model, data, spec, "cpu")
+    return cfg, data, model, spec, optimizer, sharpness_for(cfg, model, data)
 
 
 def gd_step(model, data, optimizer) -> None:
@@ -56,7 +56,7 @@ def test_sharpness_dips_then_sharpens_under_gradient_flow():
     b_o: list[float] = []
     for step in range(4000):
         if step < 200 and step % 10 == 0 or step % 100 == 0:
-            m = inst.measure(StepContext(step, cfg, model, optimizer, spec, data, torch.device("cpu")))
+            m = inst.measure(StepInputs(step, optimizer_view(cfg, optimizer, spec)))
             assert m.scalars["threshold"] == pytest.approx(2.0 / cfg.lr)
             assert m.scalars["eig_residual"] <= cfg.sharpness_tol
             estimates.append((step, m.scalars["sharpness"]))
@@ -80,7 +80,7 @@ def test_b_o_oscillates_across_zero_above_the_critical_step_size():
     sharpness: dict[int, float] = {}
     for step in range(600):
         if step % 10 == 0:
-            ctx = StepContext(step, cfg, model, optimizer, spec, data, torch.device("cpu"))
+            ctx = StepInputs(step, optimizer_view(cfg, optimizer, spec))
             sharpness[step] = inst.measure(ctx).scalars["sharpness"]
         b_o.append(opposing_weight(model))
         gd_step(model, data, optimizer)

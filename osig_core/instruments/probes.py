@@ -1,6 +1,6 @@
 """Probes: what the network says about plain colour images (the paper's "sky" block) or a user image.
 
-Due every `cfg.probe_every` steps when `cfg.probes` is non-empty, for image data only. Built-in
+Due every `--probe-every` steps when `--probes` names any, for image data only. Built-in
 probes are whole images of one colour (sky = (0.5, 0.7, 1.0), red, green, white, black) in the
 training data's normalisation; `feature:NAME` is a planted feature drawn alone on an empty image
 (`Dataset.feature_images`: on the synthetic data, what "sky" really is there, +blue on the top two
@@ -17,7 +17,8 @@ import torch
 
 from osig_core.config import FEATURE_PROBE
 from osig_core.data.base import DataError, Dataset
-from osig_core.instruments.base import Measurement, StepContext
+from osig_core.instruments.base import Measurement
+from osig_core.instruments.inputs import ProbeSettings, Problem, StepInputs
 from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
 
 PROBE_COLOURS = {"sky": (0.5, 0.7, 1.0), "red": (1.0, 0.0, 0.0), "green": (0.0, 0.6, 0.0),
@@ -62,35 +63,38 @@ def probe_image(name: str, data: Dataset) -> torch.Tensor:
 class ProbeInstrument:
     name = "probes"
 
-    def __init__(self, cfg, model: torch.nn.Module, data: Dataset, opt_spec, device):
-        self.cfg, self.model, self.data = cfg, model, data
-        self.active = (bool(cfg.probes) and data.kind == "image" and len(data.input_shape) == 3
+    def __init__(self, problem: Problem, settings: ProbeSettings):
+        self.settings, self.model, self.data = settings, problem.model, problem.data
+        model, data = problem.model, problem.data
+        self.chunk_size = problem.chunk_size
+        self.names = list(settings.probes)
+        self.active = (bool(self.names) and data.kind == "image" and len(data.input_shape) == 3
                        and isinstance(getattr(model, "head", None), torch.nn.Module))
-        self.images = torch.stack([probe_image(p, data) for p in cfg.probes]) if self.active else None
-        ids = np.sort(np.random.default_rng(int(cfg.seed) + 15485863).permutation(data.n)[:FEATURE_SUBSET])
+        self.images = torch.stack([probe_image(p, data) for p in self.names]) if self.active else None
+        ids = np.sort(np.random.default_rng(int(settings.seed) + 15485863).permutation(data.n)[:FEATURE_SUBSET])
         self.subset = torch.as_tensor(ids, dtype=torch.long, device=data.x.device)
 
     def due(self, step: int, loss_spike: bool) -> bool:
-        return self.active and step % max(1, int(self.cfg.probe_every)) == 0
+        return self.active and step % max(1, int(self.settings.every)) == 0
 
     def state_dict(self) -> dict:
-        """Probes keep no state between measurements (everything is fixed by the config)."""
+        """Probes keep no state between measurements (everything is fixed by the settings)."""
         return {"tensors": {}, "json": {}}
 
     def load_state_dict(self, state: dict) -> None:
         pass
 
     @torch.no_grad()
-    def measure(self, ctx: StepContext) -> Measurement:
+    def measure(self, ctx: StepInputs) -> Measurement:
         if not self.active:
             return Measurement()
         x_ref = self.data.x[self.subset]
-        buffers = {**dict(self.model.named_buffers()), **frozen_bn_buffers(self.model, x_ref, self.cfg.chunk_size)}
+        buffers = {**dict(self.model.named_buffers()), **frozen_bn_buffers(self.model, x_ref, self.chunk_size)}
         logits, feats = self._forward(self.images, buffers)
         _, ref_feats = self._forward(x_ref, buffers)
         probs = torch.softmax(logits.float(), dim=-1)
         records = {name: {"logits": logits[i].float().tolist(), "probs": probs[i].tolist(),
-                          "feature_norm": float(feats[i].norm())} for i, name in enumerate(self.cfg.probes)}
+                          "feature_norm": float(feats[i].norm())} for i, name in enumerate(self.names)}
         return Measurement(scalars={"feature_norm_mean": float(ref_feats.norm(dim=1).mean())},
                            records={"probes": records})
 
@@ -102,8 +106,8 @@ class ProbeInstrument:
         outs = []
         try:
             with eval_mode(self.model):
-                for s in range(0, x.shape[0], self.cfg.chunk_size):
-                    outs.append(functional_call(self.model, buffers, (x[s:s + self.cfg.chunk_size],)))
+                for s in range(0, x.shape[0], self.chunk_size):
+                    outs.append(functional_call(self.model, buffers, (x[s:s + self.chunk_size],)))
         finally:
             handle.remove()
         feats = torch.cat([f.reshape(f.shape[0], -1) for f in captured])

@@ -1,6 +1,6 @@
 """Sharpness: the top Hessian eigenvalue(s) of the training loss, against the stability threshold.
 
-Due every `cfg.sharpness_every` steps (step 0 included), on a loss spike, and (`--sharpness-follow K`,
+Due every `--sharpness-every` steps (step 0 included), on a loss spike, and (`--sharpness-follow K`,
 off by default) on each of the K steps after an estimate that crossed the threshold. Each estimate runs warm-started
 Lanczos on HVPs of the loss the optimiser minimises (GD: the full-batch mean in chunks; minibatch
 optimizers: the full training set, or a fixed `--sharpness-subset`). For Adam it also estimates the
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from osig_core.data.base import Dataset, balanced_subset
-from osig_core.instruments.adam_precond import adam_denominators, adam_learning_rates
-from osig_core.instruments.base import Measurement, StepContext
+from osig_core.instruments.base import Measurement
 from osig_core.instruments.hvp import LossHessian, auto_method, flat_params, trainable, unflatten
 from osig_core.instruments.eig_band import BAND_KIND, BAND_PROBABILITY, mixed_start
+from osig_core.instruments.inputs import Problem, SharpnessLink, SharpnessSettings, StepInputs
 from osig_core.instruments.lanczos import EigResult, lanczos_top
 from osig_core.instruments.sharpness_budget import ProductBudget
 from osig_core.instruments.layer_curvature import curvature_shares
@@ -35,20 +35,20 @@ DEFAULT_BAND = 0.05  # the band's relative width an estimate stops at when --sha
 FULL_EVERY = 20  # at steps that are multiples of FULL_EVERY * sharpness_every, Lanczos runs to the tolerance
 
 
-def sharpness_indices(cfg, data: Dataset) -> torch.Tensor | None:
+def sharpness_indices(subset: int | None, seed: int, data: Dataset) -> torch.Tensor | None:
     """Sample ids of the fixed sharpness subset (class-balanced when possible); None: all samples."""
-    m = cfg.sharpness_subset
+    m = subset
     if m is None or m >= data.n:
         return None
     if data.is_classification:
-        ids = balanced_subset(data.y.detach().cpu().numpy(), m, cfg.seed)
+        ids = balanced_subset(data.y.detach().cpu().numpy(), m, seed)
     else:
-        ids = np.sort(np.random.default_rng(cfg.seed).permutation(data.n)[:m])
+        ids = np.sort(np.random.default_rng(seed).permutation(data.n)[:m])
     return torch.as_tensor(ids, dtype=torch.long, device=data.x.device)
 
 
 def _as_flat(value, like: torch.Tensor) -> torch.Tensor | None:
-    """theta_ref as handed over by the engine (flat tensor, list of tensors, or array) -> flat tensor."""
+    """theta_ref as restored by the driver (flat tensor, list of tensors, or array) -> flat tensor."""
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple)):
@@ -81,19 +81,21 @@ def _align_signs(vectors: torch.Tensor, previous: torch.Tensor | None) -> torch.
 class SharpnessInstrument:
     name = "sharpness"
 
-    def __init__(self, cfg, model: torch.nn.Module, data: Dataset, opt_spec, device):
-        self.cfg, self.model, self.opt_spec = cfg, model, opt_spec
-        self.device = torch.device(device)
-        self._report = None  # set per estimate from ctx.shared["activity"]
-        ids = sharpness_indices(cfg, data)
+    def __init__(self, problem: Problem, settings: SharpnessSettings):
+        self.settings, self.model = settings, problem.model
+        model, data = problem.model, problem.data
+        self.device = torch.device(problem.device)
+        self.chunk_size, self.label_smoothing = problem.chunk_size, problem.label_smoothing
+        self._report = None  # set per estimate from the step's `report`
+        ids = sharpness_indices(settings.subset, settings.seed, data)
         self.x, self.y = (data.x, data.y) if ids is None else (data.x[ids], data.y[ids])
         # the products of an estimate's start can come from the step's own gradient pass when that
         # pass differentiates exactly this loss: full-batch, all samples, no dropout (the step's
         # forward would drop units the HVPs keep)
         dropout = any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules())
-        self.fusable = cfg.full_batch and ids is None and not dropout
+        self.fusable = problem.full_batch and ids is None and not dropout
         self._promised: tuple[int, torch.Tensor, float] | None = None  # (step, start, overlap bound) promised to the step's pass
-        self.loss = cfg.loss or data.loss
+        self.loss = problem.loss
         self.method = auto_method(model)
         self.history: list[tuple[int, torch.Tensor]] = []  # (step, top-k eigenvectors [k, dim]), newest first
         self.precond_history: list[tuple[int, torch.Tensor]] = []
@@ -105,9 +107,8 @@ class SharpnessInstrument:
         self.follow_until = -1
         self.last_side: bool | None = None  # was the last estimate above the threshold?
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(int(cfg.seed) + 7919)
-        step_samples = data.n if cfg.full_batch else cfg.resolved_batch_size()
-        self.budget = ProductBudget(cfg.sharpness_budget, len(self.x), step_samples)
+        self.generator.manual_seed(int(settings.seed) + 7919)
+        self.budget = ProductBudget(settings.budget, len(self.x), problem.samples_per_step())
         self.capped: dict[str, bool] = {}  # per operator: did --sharpness-budget stop the last estimate?
         self.fused_rows = 0  # products of the last raw estimate that came from the step's own pass
 
@@ -150,16 +151,12 @@ class SharpnessInstrument:
 
     # ------------------------------------------------------------------ schedule
     def due(self, step: int, loss_spike: bool) -> bool:
-        every = int(self.cfg.sharpness_every)
+        every = int(self.settings.every)
         if every <= 0:
             return False
         # a loss spike asks for an estimate unless one was taken in the last half interval
         spike = loss_spike and step - self.last_estimate >= max(1, every // 2)
         return step % every == 0 or spike or step <= self.follow_until
-
-    def threshold(self) -> float:
-        value = self.opt_spec.threshold(self.cfg) if self.opt_spec is not None else None
-        return float("nan") if value is None else float(value)
 
     # ------------------------------------------------------------------ measurement
     @staticmethod
@@ -180,7 +177,7 @@ class SharpnessInstrument:
         the step's own gradient pass (the estimate then spends no HVP on its start: one gradient
         pass fewer per estimate). None when no estimate is scheduled, none can start warm, or the
         step's loss is not the estimated one. Only for steps that are due whatever the loss does."""
-        every = int(self.cfg.sharpness_every)
+        every = int(self.settings.every)
         scheduled = every > 0 and (step % every == 0 or step <= self.follow_until)
         if not (self.fusable and scheduled and self.history):
             return None
@@ -195,7 +192,7 @@ class SharpnessInstrument:
     def full_due(self, step: int, history: list[tuple[int, torch.Tensor]]) -> bool:
         """Run Lanczos to the residual tolerance too (not only to the band): cold, or on every
         FULL_EVERY-th interval."""
-        return not history or step % (FULL_EVERY * max(1, int(self.cfg.sharpness_every))) == 0
+        return not history or step % (FULL_EVERY * max(1, int(self.settings.every))) == 0
 
     def _lanczos(self, matvec, history: list[tuple[int, torch.Tensor]], step: int, dim: int,
                  like: torch.Tensor, k: int, full: bool, kind: str = "raw",
@@ -204,7 +201,7 @@ class SharpnessInstrument:
         `--sharpness-cheap-tol` of theta1 (full estimates: also every top-k residual within
         `--sharpness-tol`). given: H v0 for the start promised by `fused_start` at this step."""
         max_iter = int(min(100, max(k + 10, BASIS_BYTES // (dim * like.element_size()))))
-        tol, band = float(self.cfg.sharpness_tol), float(self.cfg.sharpness_cheap_tol)
+        tol, band = float(self.settings.tol), float(self.settings.cheap_tol)
         full = full or band <= 0
         promised = self._promised if kind == "raw" and self._promised is not None and self._promised[0] == step else None
         self._promised = None
@@ -227,20 +224,20 @@ class SharpnessInstrument:
         self.capped[kind] = capped_at is not None and res.upper - res.eigenvalues[0] > band_tol * abs(res.eigenvalues[0])
         return res
 
-    def measure(self, ctx: StepContext) -> Measurement:
-        cfg = self.cfg
-        self._report = ctx.shared.get("activity")  # the engine's progress line; absent under osig.Monitor
+    def measure(self, ctx: StepInputs) -> Measurement:
+        settings = self.settings
+        self._report = ctx.report  # the engine's progress line; None under osig.Monitor
         x, y, reduce = self.x, self.y, None
         if ctx.dist is not None:  # this rank's shard; sums are all-reduced
             lo, hi = ctx.dist.shard(len(self.x))
             x, y, reduce = x[lo:hi], y[lo:hi], ctx.dist.all_reduce_
-        op = LossHessian(self.model, x, y, self.loss, cfg.label_smoothing, cfg.chunk_size, self.method,
+        op = LossHessian(self.model, x, y, self.loss, self.label_smoothing, self.chunk_size, self.method,
                          reduce=reduce, n_total=len(self.x))
         theta = flat_params(self.model)
         cold = not self.history  # the first estimate: run to the tolerance, outside the budget
         full = self.full_due(ctx.step, self.history)
         fused = ctx.step_hvp[1] if ctx.step_hvp is not None else None
-        res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(cfg.eig_k)), full, given=fused)
+        res = self._lanczos(op.hvp, self.history, ctx.step, op.dim, theta, max(1, int(settings.eig_k)), full, given=fused)
         fused_hvps = self.fused_rows
         self.method = op.method  # keep a fallback to double-backward for later estimates
         previous = self.history[0][1][: res.vectors.shape[0]] if self.history else None
@@ -252,7 +249,7 @@ class SharpnessInstrument:
         raw_hvps = op.hvps + fused_hvps
         if not cold:
             self.budget.spend(op.method, op.hvps, fused_hvps)
-        threshold = self.threshold()
+        threshold = ctx.optim.threshold()
 
         scalars: dict[str, float] = {
             "sharpness": res.eigenvalues[0],
@@ -267,7 +264,7 @@ class SharpnessInstrument:
             scalars[f"sharpness_{i}"] = lam
         eig_record = {"eigenvalues": res.eigenvalues, "residuals": res.residuals, "bounds": res.bounds,
                       "hvps": raw_hvps, "converged": res.converged,
-                      "mode": "full" if full or cfg.sharpness_cheap_tol <= 0 else "cheap",
+                      "mode": "full" if full or settings.cheap_tol <= 0 else "cheap",
                       "method": op.method, "subset": op.n_total, "fused": fused_hvps,
                       "budget_capped": self.capped.get("raw", False),
                       "band": {"lower": res.eigenvalues[0], "upper": res.upper, "kind": BAND_KIND,
@@ -275,27 +272,23 @@ class SharpnessInstrument:
 
         scalars["proj_top"] = self._projection(ctx, theta, vectors[0], eig_record)
         watched = res.eigenvalues[0]
-        if self.opt_spec is not None and self.opt_spec.preconditioned:
+        if ctx.optim.preconditioned:
             watched = self._preconditioned(ctx, op, vectors[0], scalars, eig_record)
         scalars["eig_hvps"] = float(op.hvps + fused_hvps)
         self._follow_crossing(ctx.step, watched, threshold)
 
         params = [p for _, p in trainable(self.model)]
         names = [name for name, _ in trainable(self.model)]
-        ctx.shared["top_eigvecs"] = [[t.clone() for t in unflatten(v, params)] for v in vectors]
-        ctx.shared["top_eigvecs_flat"] = vectors
-        ctx.shared["top_eig"] = res.eigenvalues[0]
-        ctx.shared["top_eig_step"] = ctx.step
-        ctx.shared["theta_ref"] = self.theta_ref
-        ctx.shared["hvp_method"] = op.method
+        ctx.links.sharpness = SharpnessLink(vectors=vectors, eigenvalue=res.eigenvalues[0], step=ctx.step,
+                                            hvp_method=op.method, theta_ref=self.theta_ref)
         records = {"eig": eig_record,
                    "layer_curvature": curvature_shares(names, unflatten(vectors[0], params))}
         return Measurement(scalars=scalars, records=records)
 
-    def _projection(self, ctx: StepContext, theta: torch.Tensor, v: torch.Tensor, record: dict) -> float:
+    def _projection(self, ctx: StepInputs, theta: torch.Tensor, v: torch.Tensor, record: dict) -> float:
         """<theta_t - theta_ref, v> with theta_ref the weights at the first estimate of this run."""
         if self.theta_ref is None:
-            given = ctx.shared.get("theta_ref")
+            given = ctx.links.theta_ref
             restored = _as_flat(given, theta) if given is not None else None
             if restored is not None:
                 self.theta_ref = restored
@@ -306,11 +299,11 @@ class SharpnessInstrument:
                 self.theta_ref = theta.clone()
         return float(torch.dot(theta - self.theta_ref, v))
 
-    def _preconditioned(self, ctx: StepContext, op: LossHessian, v: torch.Tensor,
+    def _preconditioned(self, ctx: StepInputs, op: LossHessian, v: torch.Tensor,
                         scalars: dict[str, float], record: dict) -> float:
         """lambda_max(P^-1/2 H P^-1/2) and Adam's effective step along v; NaN before Adam's first step."""
         params = [p for _, p in trainable(self.model)]
-        denom = adam_denominators(ctx.optimizer, params, self.cfg)
+        denom = ctx.optim.adam_denominators(params)
         if denom is None:
             scalars["precond_sharpness"] = scalars["adam_eff_step"] = scalars["precond_bound"] = float("nan")
             self.precond_history = []
@@ -322,7 +315,7 @@ class SharpnessInstrument:
         self.precond_history = [(ctx.step, pres.guard)] + self.precond_history[: WARM_HISTORY - 1]
         if not cold:
             self.budget.spend(op.method, op.hvps - before, 0)
-        step_sizes = adam_learning_rates(ctx.optimizer, params, self.cfg) / denom
+        step_sizes = ctx.optim.learning_rates(params) / denom
         scalars["precond_sharpness"] = pres.eigenvalues[0]
         scalars["adam_eff_step"] = abs(float(torch.dot(step_sizes, v)))
         scalars["precond_bound"] = pres.bounds[0]
@@ -340,8 +333,8 @@ class SharpnessInstrument:
         if math.isnan(value) or math.isnan(threshold):
             return
         side = value > threshold
-        quiet = step - self.last_burst >= 5 * max(1, int(self.cfg.sharpness_every))
+        quiet = step - self.last_burst >= 5 * max(1, int(self.settings.every))
         if self.last_side is False and side and quiet:
-            self.follow_until = step + int(self.cfg.sharpness_follow)
+            self.follow_until = step + int(self.settings.follow)
             self.last_burst = step
         self.last_side = side

@@ -1,0 +1,49 @@
+"""The one place a RunConfig becomes instrument inputs (`osig run`; osig.Monitor builds its own).
+
+Seeds and defaults pass through unchanged, so a run measures exactly what it did when instruments
+read the config themselves.
+"""
+from __future__ import annotations
+
+import torch
+
+from osig_core.config import RunConfig
+from osig_core.data.base import Dataset
+from osig_core.instruments.inputs import (InstrumentSettings, OptimizerView, PerSampleSettings, ProbeSettings,
+                                          Problem, SharpnessSettings)
+from osig_core.optim.base import OptimizerSpec
+
+
+def problem_of(cfg: RunConfig, model: torch.nn.Module, data: Dataset, device) -> Problem:
+    """The loss the run's optimizer minimises; a minibatch step sees `resolved_batch_size()` samples."""
+    return Problem(model=model, data=data, loss=cfg.loss or data.loss, device=torch.device(device),
+                   chunk_size=int(cfg.chunk_size), step_samples=data.n if cfg.full_batch else cfg.resolved_batch_size(),
+                   label_smoothing=float(cfg.label_smoothing), full_batch=bool(cfg.full_batch))
+
+
+def optimizer_view(cfg: RunConfig, optimizer: torch.optim.Optimizer | None, spec: OptimizerSpec | None) -> OptimizerView:
+    """The spec's threshold applied to the config (as `osig run` always has); cfg's lr, beta2 and eps
+    stand in for what a param group lacks."""
+    return OptimizerView(optimizer=optimizer, threshold_of=(lambda: spec.threshold(cfg)) if spec is not None else (lambda: None),
+                         preconditioned=bool(spec is not None and spec.preconditioned),
+                         defaults={"lr": float(cfg.lr), "beta2": float(cfg.beta2), "eps": float(cfg.eps)})
+
+
+def sharpness_settings(cfg: RunConfig) -> SharpnessSettings:
+    return SharpnessSettings(every=int(cfg.sharpness_every), subset=cfg.sharpness_subset, tol=float(cfg.sharpness_tol),
+                             cheap_tol=float(cfg.sharpness_cheap_tol), budget=float(cfg.sharpness_budget),
+                             follow=int(cfg.sharpness_follow), eig_k=int(cfg.eig_k), seed=cfg.seed)
+
+
+def instrument_settings(cfg: RunConfig) -> InstrumentSettings:
+    return InstrumentSettings(
+        sharpness=sharpness_settings(cfg),
+        per_sample=PerSampleSettings(every=int(cfg.per_sample_every), sharpness_every=int(cfg.sharpness_every),
+                                     outliers_k=int(cfg.outliers_k), seed=int(cfg.seed)),
+        probes=ProbeSettings(probes=tuple(cfg.probes or ()), every=int(cfg.probe_every), seed=int(cfg.seed)))
+
+
+def instruments_for(cfg: RunConfig, model: torch.nn.Module, data: Dataset, device) -> list:
+    """The instruments `osig run` builds for this config (osig_core/instruments/schedule.py)."""
+    from osig_core.instruments.schedule import build_instruments
+    return build_instruments(problem_of(cfg, model, data, device), instrument_settings(cfg))
