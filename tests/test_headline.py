@@ -37,9 +37,14 @@ def test_vgg11_cpu_defaults_lie_beneath_everything_the_user_sets(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_headline_command_sharpens_to_two_over_eta_and_hovers_there(tmp_path):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_headline_command_sharpens_to_two_over_eta_and_hovers_there(tmp_path, threads):
+    """Floating-point sums differ with the thread count (and between machines), and an edge-of-
+    stability trajectory amplifies such differences: the claim holds for 1 and 2 threads, on values
+    whose band is closed (each within 5% of the top eigenvalue with probability >= 99.9%)."""
     d = tmp_path / "vgg11"
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")  # the CPU case, also on a machine with a GPU
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="",  # the CPU case, also on a machine with a GPU
+               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     p = subprocess.run([sys.executable, "-m", "osig_tui.cli", "run", "--model", "vgg11", "--optim", "gd",
                         "--steps", str(STEPS), "--run-dir", str(d), "--quiet"],
                        env=env, capture_output=True, text=True, timeout=HANG_S)
@@ -51,6 +56,8 @@ def test_the_headline_command_sharpens_to_two_over_eta_and_hovers_there(tmp_path
     edge = 2 / run.config.lr
     np.testing.assert_allclose(m["threshold"][has], edge, rtol=1e-6)
     trajectory = [(int(s), round(float(v), 1)) for s, v in zip(steps, sharp)]
+    upper = m["sharpness_upper"][has]
+    assert np.all(upper - sharp <= 0.05 * sharp * (1 + 1e-9)), f"a band did not close: {list(zip(sharp, upper))}"
     assert steps[0] == 0 and sharp[0] < edge, f"starts at or above 2/eta = {edge:g}: {trajectory}"
     reached = steps[sharp >= 0.9 * edge]
     assert len(reached), f"never sharpens up to 2/eta = {edge:g}: {trajectory}"
