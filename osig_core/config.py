@@ -16,6 +16,7 @@ from typing import Any
 
 from osig_core.config_bounds import FLOAT_FIELDS as _FLOAT_FIELDS, check_bounds
 from osig_core.errors import ConfigError
+from osig_core.instruments.probe_names import FEATURE_PROBE, PROBE_BLOCKS  # noqa: F401 - also osig_core.config's
 
 
 @dataclass
@@ -213,8 +214,6 @@ def cpu_model_defaults(model: str, device_type: str) -> dict[str, Any]:
     beneath everything the user set (osig_tui.config_flags.build_config)."""
     return {} if device_type == "cuda" else dict(CPU_MODEL_DEFAULTS.get(model, {}))
 
-PROBE_BLOCKS = ("sky", "red", "green", "white", "black")
-FEATURE_PROBE = "feature:"  # `feature:sky`: the dataset's planted feature drawn alone (Dataset.feature_images)
 
 _OPTIONAL_FLOAT = {"width"}
 _OPTIONAL_INT = {"n", "n_test", "batch_size", "track", "sharpness_subset"}

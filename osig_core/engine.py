@@ -21,12 +21,12 @@ import torch
 
 from osig_core._version import __version__
 from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
-from osig_core.component_state import component_states, load_component_states
 from osig_core.config import ConfigError, RunConfig
 from osig_core.cost import StepClock
 from osig_core.engine_inputs import instruments_for, optimizer_view
-from osig_core.instruments.base import Measurement
-from osig_core.instruments.inputs import Links, StepInputs
+from osig_core.loop.controls import handle_controls
+from osig_core.loop.core import StepCore
+from osig_core.loop.tracked import tracked_pass
 from osig_core.distributed import NullWriter, from_environment
 from osig_core.gradients import Gradients
 from osig_core.passes import evaluate
@@ -72,14 +72,11 @@ class Engine:
         self.writer = RunWriter(self.dir, self.data.n) if self.is_writer else NullWriter()
         self.recorder = LossRecorder(cfg if self.is_writer else cfg.replace(groups=False), self.data)
         self.instruments = instruments_for(cfg, self.model, self.data, self.device)
-        self.optim_view = optimizer_view(cfg, self.optimizer, self.spec)
-        self.links = Links()  # what instruments and the group detector hand each other
-        self._report = None  # an instrument's own progress line (set by run())
+        self.core = StepCore(self.instruments, self.recorder, optimizer_view(cfg, self.optimizer, self.spec), self.dist)
         self.step = 0
         self._perm: torch.Tensor | None = None
         self._perm_pos = 0
         self._stop_signal: str | None = None
-        self._prev_loss = math.nan
         self._diverged: str | None = None
         self.clock = StepClock()  # step_time and time_<part> of each step (osig_core.cost)
         self.activity = Activity(None)  # what runs now, for a watcher of a long step (osig_core.activity)
@@ -115,10 +112,10 @@ class Engine:
             check_data_fits(reader, self.data_cpu)
             skipped = choose_checkpoint(reader, self._load_state)
             self.recorder.restore(reader, self.step, self._recorder_state)
-            if math.isnan(self._prev_loss) and self.step > 0:  # a checkpoint from before prev_loss was kept
+            if math.isnan(self.core.prev_loss) and self.step > 0:  # a checkpoint from before prev_loss was kept
                 before = reader.metrics(since=self.step - 2)
                 if len(before["step"]) and before["step"][0] == self.step - 1 and "train_loss" in before:
-                    self._prev_loss = float(before["train_loss"][0])  # what the loss-spike trigger compares with
+                    self.core.prev_loss = float(before["train_loss"][0])  # what the loss-spike trigger compares with
         finally:
             reader.close()
         self.writer.reopen(keep_through_step=self.step - 1)
@@ -140,22 +137,14 @@ class Engine:
                 self._perm = rng["perm"].to(torch.long)
                 self._perm_pos = int(state["extra"].get("perm_pos", 0))
             self.step = int(state["step"])
-            legacy = state["extra"].get("shared", {})  # an early checkpoint's untyped links
-            self.links.tracked_groups = dict(legacy.get("tracked_groups", {}))
-            self.links.theta_ref = legacy.get("theta_ref")
-            if "theta_ref" in state.get("state", {}):  # proj_top continues from the same reference weights
-                self.links.theta_ref = state["state"]["theta_ref"]
-            self._load_component_states(state)
+            self._recorder_state = self.core.load_state(state)  # instruments, recorder, links
         except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise L.RunStoreError(f"checkpoint '{path}' does not fit this run ({first[:200]})") from None
 
     def _component_states(self) -> tuple[dict[str, torch.Tensor], dict]:
-        """Instrument and recorder state for a checkpoint (osig_core/component_state.py)."""
-        return component_states(self.instruments, self.recorder, self._prev_loss)
-
-    def _load_component_states(self, state: dict) -> None:
-        self._recorder_state, self._prev_loss = load_component_states(self.instruments, self.recorder, state)
+        """Instrument and recorder state for a checkpoint (osig_core/loop/core.py)."""
+        return self.core.state()
 
     def _mark_running(self) -> None:
         self.writer.set_meta(status="running", pid=os.getpid(), host=os.uname().nodename, device=str(self.device),
@@ -168,7 +157,7 @@ class Engine:
         status = "failed"
         self.activity = Activity(self.dir / L.DB_FILE if self.is_writer else None,
                                  getattr(self.progress, "activity", None) if self.is_writer else None)
-        self._report = self.activity.detail  # an instrument's own progress: ("HVP 5 of ≤ 20")
+        self.core.report = self.activity.detail  # an instrument's own progress: ("HVP 5 of ≤ 20")
         self.clock.start()
         try:
             while self.step < self.cfg.steps:
@@ -231,7 +220,7 @@ class Engine:
             step_hvp = None
             say(t, "minibatch step")
             with clock.timing("recording"):
-                res = self.recorder.evaluate_tracked(self.model, self.data, self.loss).to_host() if record else None
+                res = self._tracked_pass().to_host() if record else None
             idx = self._next_batch()
             train_loss = self.grads.minibatch(idx)
             train_acc = res.accuracy if res is not None else math.nan
@@ -243,24 +232,11 @@ class Engine:
         if record:
             say(t, "recording losses" + (" and groups" if cfg.groups else ""))
             with clock.timing("recording"):
-                rec = self.recorder.record(t, res)
+                rec = self.core.record(t, res)
             clock.move("recording", "groups", rec.groups_time)
             scalars.update(rec.scalars)
-        spike = math.isfinite(self._prev_loss) and train_loss > 1.25 * self._prev_loss
-        self._prev_loss = train_loss
-        if rec is not None:
-            self.links.tracked_groups = rec.tracked_groups
-        ctx = StepInputs(step=t, optim=self.optim_view, losses=None if rec is None else rec.losses,
-                         preds=None if rec is None else rec.preds, train_loss=train_loss, links=self.links,
-                         dist=self.dist, step_hvp=step_hvp, report=self._report)
-        measured = Measurement()
-        for inst in self.instruments:
-            if inst.due(t, spike):
-                say(t, INSTRUMENT_ACTIVITY.get(inst.name, inst.name))
-                with clock.timing(inst.name):
-                    m = inst.measure(ctx)
-                measured.scalars.update(m.scalars)
-                measured.records.update(m.records)
+        spike = self.core.spike(train_loss)
+        measured = self.core.measure(t, rec, train_loss, spike, step_hvp, timing=self._instrument_timing)
         if cfg.eval_every and t % cfg.eval_every == 0 and self.data.x_test is not None:
             say(t, "test evaluation")
             with clock.timing("eval"):
@@ -274,15 +250,9 @@ class Engine:
             scalars.update({k: float(v) for k, v in self.optimizer.stats().items()})
         scalars.update(measured.scalars)
         scalars.update(clock.lap())  # step_time, time_<part>; what follows counts towards the next step
-        records = dict(measured.records)
-        if rec is not None:
-            records.update(rec.records)
         say(t, "writing the step")
         with clock.timing("recording"):
-            self.writer.write_step(t, scalars, losses=None if rec is None else rec.losses_f16,
-                                   preds=None if rec is None else rec.preds, records=records,
-                                   group_losses=None if rec is None else rec.group_losses,
-                                   pairs=None if rec is None else rec.pairs_changed)
+            self.core.write(self.writer, t, scalars, self.core.records(measured, rec), rec)
         self.step = t + 1
         if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
             say(self.step, "checkpoint")
@@ -294,17 +264,24 @@ class Engine:
             self.progress(self.step, cfg.steps, scalars)
         return True
 
+    def _instrument_timing(self, inst):
+        """Around each instrument's measurement: say what runs, time it (osig_core.cost)."""
+        self.activity.say(self.step, INSTRUMENT_ACTIVITY.get(inst.name, inst.name))
+        return self.clock.timing(inst.name)
+
+    def _tracked_pass(self):
+        """The minibatch step's tracked losses at theta_t (osig_core/loop/tracked.py says which mode)."""
+        cfg, x, y = self.cfg, self.data.x, self.data.y
+        idx = self.recorder.tracked_index(x.device)
+        if idx is not None:
+            x, y = x[idx], y[idx]
+        return tracked_pass(self.model, x, y, loss=self.loss, label_smoothing=cfg.label_smoothing,
+                            chunk_size=cfg.chunk_size, precision=cfg.precision)
+
     def _step_tangents(self, t: int) -> torch.Tensor | None:
         """Vectors whose Hessian products a curvature instrument due at step t wants from the step's
         own full-batch pass (osig_core/instruments/sharpness.py `fused_start`), or None."""
-        if not self.grads.can_fuse_products():
-            return None
-        for inst in self.instruments:
-            if hasattr(inst, "fused_start"):
-                block = inst.fused_start(t)
-                if block is not None:
-                    return block
-        return None
+        return self.core.fused_start(t) if self.grads.can_fuse_products() else None
 
     def _next_batch(self) -> torch.Tensor:
         bs = self.cfg.resolved_batch_size()
@@ -329,37 +306,19 @@ class Engine:
             return None
         rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
                "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}
-        theta_ref = self.links.sharpness.theta_ref if self.links.sharpness is not None else self.links.theta_ref
-        tensors, doc = self._component_states()
-        if torch.is_tensor(theta_ref):
-            tensors["theta_ref"] = theta_ref
+        tensors, doc = self.core.checkpoint_state(self._component_states())
         path = save_checkpoint(self.dir, self.step, self.model, self.optimizer, rng,
                                extra={"perm_pos": self._perm_pos, **doc}, instrument_state=tensors)
         self.writer.event(self.step, "checkpoint", f"checkpoint {path.name}")
         return path
 
     def _handle_controls(self) -> str | None:
-        paused = False
-        while True:
-            for cmd in self._poll_commands():
-                if cmd == "stop":
-                    return "stop"
-                if cmd == "checkpoint":
-                    with self.clock.timing("checkpoint"):
-                        self.checkpoint()
-                elif cmd == "pause" and not paused:
-                    paused, paused_at = True, time.perf_counter()
-                    self.writer.set_meta(status="paused")
-                    self.writer.event(self.step, "pause", f"paused at step {self.step}")
-                elif cmd == "resume" and paused:
-                    paused = False
-                    self.clock.exclude(time.perf_counter() - paused_at)  # time paused is no step's time
-                    self.writer.set_meta(status="running")
-                    self.writer.event(self.step, "resume", f"resumed at step {self.step}")
-            if not paused or self._stop_signal:
-                return None
-            self.writer.set_meta(heartbeat=time.time())
-            time.sleep(0.2)
+        def checkpoint() -> None:
+            with self.clock.timing("checkpoint"):
+                self.checkpoint()
+        stop = handle_controls(self._poll_commands, self.writer, self.step, checkpoint,
+                               interrupted=lambda: bool(self._stop_signal), paused_for=self.clock.exclude)
+        return "stop" if stop else None
 
     def _poll_commands(self) -> list[str]:
         """The writer rank reads the control table; in a distributed run every rank learns the same list."""

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from osig_core.config import ConfigError, RunConfig
-from osig_core.instruments.base import Measurement
-from osig_core.instruments.inputs import (InstrumentSettings, Links, OptimizerView, PerSampleSettings, ProbeSettings,
-                                          Problem, SharpnessSettings, StepInputs)
+from osig_core.instruments.inputs import (InstrumentSettings, OptimizerView, PerSampleSettings, ProbeSettings,
+                                          Problem, SharpnessSettings)
+from osig_core.loop.core import StepCore
+from osig_core.loop.tracked import tracked_pass
 from osig_core.monitor_callback import check_callback, notify
 from osig_core.monitor_data import LossSpec, as_dataset, check_fit, check_loss, check_model
 from osig_core.monitor_guard import untouched
@@ -131,17 +132,21 @@ class Monitor:
             problem = Problem(model=model, data=self.data, loss=self.loss, device=self.device, chunk_size=chunk_size,
                               step_samples=self.data.n)  # the user's batch is unknown: budgets count whole passes
             self.instruments = build_instruments(problem, self.settings)
-        self.links = Links()
+        self.core = StepCore(self.instruments, self.recorder, self.optim_view)
         self.store = MonitorStore(Path(run_dir), self)
         self._step = self.store.open(resume, force)  # the first write to run_dir happens here
         self._closed = False
         self._last_end: float | None = None
-        self._prev_loss = math.nan
 
     # ------------------------------------------------------------------ public
     @property
     def run_dir(self) -> Path:
         return self.store.dir
+
+    @property
+    def links(self):
+        """What the instruments and the group detector hand each other (osig_core.instruments.inputs.Links)."""
+        return self.core.links
 
     @property
     def step_index(self) -> int:
@@ -227,32 +232,24 @@ class Monitor:
         return idx[order].numpy(), values[order].numpy()
 
     def _tracked_pass(self) -> PassResult:
-        from osig_core.instruments.measure_mode import batch_stats_mode
-        from osig_core.losses import per_sample_loss, predictions
+        """osig_core/loop/tracked.py: the same pass as `osig run`'s minibatch steps."""
         x, y = self.data.x, self.data.y
-        if self.recorder.tracked is not None:
-            idx = torch.as_tensor(self.recorder.tracked, device=x.device)
+        idx = self.recorder.tracked_index(x.device)
+        if idx is not None:
             x, y = x[idx], y[idx]
-        parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        with torch.no_grad(), batch_stats_mode(self.model):
-            for i in range(0, x.shape[0], self.cfg.chunk_size):
-                out = self.model(x[i:i + self.cfg.chunk_size])
-                yc = y[i:i + self.cfg.chunk_size]
-                p, c = predictions(out, yc)
-                parts.append((per_sample_loss(out, yc, self.loss), p, c))
-        return PassResult(*(torch.cat([q[j] for q in parts]) for j in range(3)))
+        return tracked_pass(self.model, x, y, loss=self.loss, chunk_size=self.cfg.chunk_size)
 
     def _record(self, t: int, given: tuple[np.ndarray, np.ndarray] | None):
         if given is None:
             res = self._tracked_pass()
-            return self.recorder.record(t, res), res.mean_loss, res.accuracy
+            return self.core.record(t, res), res.mean_loss, res.accuracy
         ids, values = given
         saved = self.recorder.tracked
         self.recorder.tracked = None if len(ids) == self.data.n else ids
         try:
             res = PassResult(torch.as_tensor(values), torch.full((len(ids),), -1, dtype=torch.long),
                              torch.zeros(len(ids), dtype=torch.bool))
-            rec = self.recorder.record(t, res)
+            rec = self.core.record(t, res)
         finally:
             self.recorder.tracked = saved
         return rec, float(np.mean(values)) if len(values) else math.nan, math.nan
@@ -263,21 +260,7 @@ class Monitor:
         if given is not None or self.recorder.due(t):
             rec, train_loss, train_acc = self._record(t, given)
             scalars.update(train_loss=train_loss, train_acc=train_acc, **rec.scalars)
-            self.links.tracked_groups = rec.tracked_groups
         train_loss = scalars.get("train_loss", math.nan)
-        spike = math.isfinite(self._prev_loss) and train_loss > 1.25 * self._prev_loss
-        if math.isfinite(train_loss):
-            self._prev_loss = train_loss
-        ctx = StepInputs(step=t, optim=self.optim_view, losses=None if rec is None else rec.losses,
-                         preds=None if rec is None else rec.preds, train_loss=train_loss, links=self.links)
-        measured = Measurement()
-        for inst in self.instruments:
-            if inst.due(t, spike):
-                m = inst.measure(ctx)
-                measured.scalars.update(m.scalars)
-                measured.records.update(m.records)
+        measured = self.core.measure(t, rec, train_loss, self.core.spike(train_loss))
         scalars.update(measured.scalars)
-        records = dict(measured.records)
-        if rec is not None:
-            records.update(rec.records)
-        return scalars, records, rec
+        return scalars, self.core.records(measured, rec), rec

@@ -15,6 +15,7 @@ import torch
 
 from osig_core._version import __version__
 from osig_core.config import ConfigError
+from osig_core.loop.controls import handle_controls
 from osig_core.monitor_data import loss_label
 from osig_core.store import layout as L
 from osig_core.store.checkpoint import load_checkpoint, save_checkpoint
@@ -95,20 +96,13 @@ class MonitorStore:
         step = done if at is None else min(int(at), done)
         self.writer.acquire_lock()
         try:
+            recorder_state = self._restore_components(ckpts, step)
             reader = RunReader(self.dir)  # read what the resume needs first: a failure here deletes nothing
             try:
-                self.mon.recorder.restore(reader, step)
+                self.mon.recorder.restore(reader, step, recorder_state)
             finally:
                 reader.close()
             self.writer.reopen(keep_through_step=step - 1)
-            older = [p for s, p in ckpts if s <= step]
-            if older:  # proj_top continues from the same reference weights
-                try:
-                    ref = load_checkpoint(older[-1]).get("state", {}).get("theta_ref")
-                except L.RunStoreError:
-                    ref = None
-                if ref is not None:
-                    self.mon.links.theta_ref = ref
             self._mark_running()
             if self.mon.steps is not None:  # a new total: config.json says it too (as `osig run --resume`)
                 doc = json.loads((self.dir / L.CONFIG_FILE).read_text())
@@ -122,6 +116,30 @@ class MonitorStore:
             raise
         return step
 
+    def _restore_components(self, ckpts: list, step: int) -> dict | None:
+        """Instruments, recorder and spike reference from the checkpoint of exactly `step` (the state
+        before that step, so the run continues as if never stopped); from an older one only proj_top's
+        reference weights. Returns the recorder's part (None: it refills from the stored rows)."""
+        older = [(s, p) for s, p in ckpts if s <= step]
+        if not older:
+            return None
+        at, path = older[-1]
+        try:
+            state = load_checkpoint(path)
+        except L.RunStoreError:
+            return None
+        if at != step:
+            ref = state.get("state", {}).get("theta_ref")
+            if ref is not None:
+                self.mon.links.theta_ref = ref
+            return None
+        try:
+            return self.mon.core.load_state(state)
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ConfigError(f"checkpoint '{path}' does not fit this monitor's instruments ({first[:160]}); "
+                              "resume with the same model, data and settings") from None
+
     def _mark_running(self) -> None:
         self.writer.set_meta(status="running", pid=os.getpid(), host=os.uname().nodename, device=str(self.mon.device),
                              total_steps=self.mon.steps, error=None, heartbeat=time.time(),
@@ -129,10 +147,7 @@ class MonitorStore:
 
     # ------------------------------------------------------------------ per step
     def write_step(self, t: int, scalars: dict[str, float], records: dict[str, Any], rec) -> None:
-        self.writer.write_step(t, scalars, losses=None if rec is None else rec.losses_f16,
-                               preds=None if rec is None else rec.preds, records=records,
-                               group_losses=None if rec is None else rec.group_losses,
-                               pairs=None if rec is None else rec.pairs_changed)
+        self.mon.core.write(self.writer, t, scalars, records, rec)
         if self.mon.steps is None:  # the total is unknown: progress shows the steps so far
             self.writer.set_meta(total_steps=t + 1)
 
@@ -143,41 +158,25 @@ class MonitorStore:
         if bad is not None:
             self.writer.event(step, "checkpoint", f"no checkpoint at step {step}: the weights ({bad}) are not finite")
             return None
-        links = self.mon.links
-        ref = links.sharpness.theta_ref if links.sharpness is not None else links.theta_ref
-        state = {"theta_ref": ref} if torch.is_tensor(ref) else None
+        core = self.mon.core
+        state, doc = core.checkpoint_state(core.state())  # every component, so a resume is exact
         try:
             path = save_checkpoint(self.dir, step, model, self.mon.optimizer, {"torch": torch.get_rng_state()},
-                                   extra={"source": "monitor"}, instrument_state=state)
+                                   extra={"source": "monitor", **doc}, instrument_state=state)
         except TypeError as e:  # optimizer state that is neither a tensor nor JSON: keep the weights
             path = save_checkpoint(self.dir, step, model, None, {"torch": torch.get_rng_state()},
-                                   extra={"source": "monitor", "optimizer_skipped": str(e)[:200]},
+                                   extra={"source": "monitor", "optimizer_skipped": str(e)[:200], **doc},
                                    instrument_state=state)
             self.writer.event(step, "checkpoint", f"optimizer state not saved ({str(e)[:120]}); weights saved")
         self.writer.event(step, "checkpoint", f"checkpoint {path.name}")
         return path
 
     def handle_controls(self, step: int) -> None:
-        paused = False
-        while True:
-            for _, cmd in self.writer.pending_commands():
-                if cmd == "stop":
-                    self.stop_reason = f"stopped at step {step} from osig watch"
-                    raise StopTraining(self.stop_reason)
-                if cmd == "checkpoint":
-                    self.checkpoint(step)
-                elif cmd == "pause" and not paused:
-                    paused = True
-                    self.writer.set_meta(status="paused")
-                    self.writer.event(step, "pause", f"paused at step {step}")
-                elif cmd == "resume" and paused:
-                    paused = False
-                    self.writer.set_meta(status="running")
-                    self.writer.event(step, "resume", f"resumed at step {step}")
-            if not paused:
-                return
-            self.writer.set_meta(heartbeat=time.time())
-            time.sleep(PAUSE_POLL_S)
+        """osig_core/loop/controls.py; a stop is raised into the user's loop as StopTraining."""
+        if handle_controls(lambda: [c for _, c in self.writer.pending_commands()], self.writer, step,
+                           lambda: self.checkpoint(step), poll_s=PAUSE_POLL_S):
+            self.stop_reason = f"stopped at step {step} from osig watch"
+            raise StopTraining(self.stop_reason)
 
     # ------------------------------------------------------------------ end
     def close(self, step: int, status: str, reason: str | None) -> None:

@@ -16,7 +16,7 @@ import torch
 
 from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, balanced_subset
-from osig_core.passes import PassResult, evaluate
+from osig_core.passes import PassResult
 
 
 @dataclass
@@ -56,14 +56,14 @@ class LossRecorder:
     def due(self, step: int) -> bool:
         return self.full_batch or step % self.cfg.track_every == 0
 
-    def evaluate_tracked(self, model: torch.nn.Module, data: Dataset, loss: str) -> PassResult:
-        x, y = data.x, data.y
-        if self.tracked is not None:
-            if self._tracked_index is None or self._tracked_index.device != x.device:
-                self._tracked_index = torch.as_tensor(self.tracked, device=x.device)
-            x, y = x[self._tracked_index], y[self._tracked_index]
-        return evaluate(model, x, y, loss=loss, label_smoothing=self.cfg.label_smoothing,
-                        chunk_size=self.cfg.chunk_size, precision=self.cfg.precision)
+    def tracked_index(self, device: torch.device) -> torch.Tensor | None:
+        """The tracked sample ids on `device` (copied there once); None: every sample is tracked.
+        The pass over them is osig_core/loop/tracked.py's."""
+        if self.tracked is None:
+            return None
+        if self._tracked_index is None or self._tracked_index.device != torch.device(device):
+            self._tracked_index = torch.as_tensor(self.tracked, device=device)
+        return self._tracked_index
 
     def _full_row(self, values: torch.Tensor, fill: float) -> np.ndarray:
         v = values.detach().float().cpu().numpy()

@@ -75,3 +75,18 @@ def test_the_monitor_hands_its_instruments_no_run_config(tmp_path):
         assert mon.links.sharpness is not None and mon.links.sharpness.step == 0
     finally:
         mon.close()
+
+
+def test_the_layers_of_the_step():
+    """instruments <- loop <- {engine, monitor}: the instruments know neither the step core nor a
+    driver; the core knows no driver and no RunConfig; both drivers use the core (docs/architecture.md)."""
+    from import_graph import import_graph
+    graph = import_graph()
+    drivers = ("osig_core.engine", "osig_core.engine_inputs", "osig_core.monitor", "osig_core.api")
+
+    def reaches(prefix: str, banned: tuple[str, ...]) -> list[str]:
+        return sorted(f"{m} imports {t}" for m, targets in graph.items() if m.startswith(prefix)
+                      for t in targets if t.startswith(banned))
+    assert reaches("osig_core.instruments", drivers + ("osig_core.loop", "osig_core.config", "osig_core.recording")) == []
+    assert reaches("osig_core.loop", drivers + ("osig_core.config",)) == []
+    assert "osig_core.loop.core" in graph["osig_core.engine"] and "osig_core.loop.core" in graph["osig_core.monitor"]
