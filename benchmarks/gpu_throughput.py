@@ -26,6 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import osig_core as osig
 from osig_core.engine import Engine, _start
+from osig_core.engine_inputs import recorder_settings
 from osig_core.instruments.hvp import LossHessian
 from osig_core.passes import full_batch_gradient
 from osig_core.recording import LossRecorder
@@ -190,7 +191,7 @@ def _hvp_cost(engine: Engine, dev: torch.device) -> dict:
 
 def _groups_host_ms(cfg: osig.RunConfig, engine: Engine, kept: list) -> float:
     """Host time of recording one step's row with the group detector on (what --groups adds per step)."""
-    recorder = LossRecorder(cfg.replace(groups=True), engine.data)
+    recorder = LossRecorder(recorder_settings(cfg.replace(groups=True)), engine.data)
     times = []
     for step, res in enumerate(kept):
         start = time.perf_counter()

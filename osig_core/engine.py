@@ -23,7 +23,7 @@ from osig_core._version import __version__
 from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
 from osig_core.config import ConfigError, RunConfig
 from osig_core.cost import StepClock
-from osig_core.engine_inputs import instruments_for, optimizer_view
+from osig_core.engine_inputs import instruments_for, optimizer_view, recorder_settings
 from osig_core.loop.controls import handle_controls
 from osig_core.loop.core import StepCore
 from osig_core.loop.tracked import tracked_pass
@@ -70,7 +70,7 @@ class Engine:
             self.dist.broadcast_params(self.model)
         self.grads = Gradients(cfg, self.model, self.data, self.loss, self.dist)
         self.writer = RunWriter(self.dir, self.data.n) if self.is_writer else NullWriter()
-        self.recorder = LossRecorder(cfg if self.is_writer else cfg.replace(groups=False), self.data)
+        self.recorder = LossRecorder(recorder_settings(cfg if self.is_writer else cfg.replace(groups=False)), self.data)
         self.instruments = instruments_for(cfg, self.model, self.data, self.device)
         self.core = StepCore(self.instruments, self.recorder, optimizer_view(cfg, self.optimizer, self.spec), self.dist)
         self.step = 0

@@ -12,6 +12,7 @@ from osig_core.data.base import Dataset
 from osig_core.instruments.inputs import (InstrumentSettings, OptimizerView, PerSampleSettings, ProbeSettings,
                                           Problem, SharpnessSettings)
 from osig_core.optim.base import OptimizerSpec
+from osig_core.recording import RecorderSettings
 
 
 def problem_of(cfg: RunConfig, model: torch.nn.Module, data: Dataset, device) -> Problem:
@@ -41,6 +42,12 @@ def instrument_settings(cfg: RunConfig) -> InstrumentSettings:
         per_sample=PerSampleSettings(every=int(cfg.per_sample_every), sharpness_every=int(cfg.sharpness_every),
                                      outliers_k=int(cfg.outliers_k), seed=int(cfg.seed)),
         probes=ProbeSettings(probes=tuple(cfg.probes or ()), every=int(cfg.probe_every), seed=int(cfg.seed)))
+
+
+def recorder_settings(cfg: RunConfig) -> RecorderSettings:
+    return RecorderSettings(full_batch=bool(cfg.full_batch), track=cfg.track, track_every=int(cfg.track_every),
+                            groups=bool(cfg.groups), outliers_k=int(cfg.outliers_k),
+                            group_window=int(cfg.group_window), seed=int(cfg.seed))
 
 
 def instruments_for(cfg: RunConfig, model: torch.nn.Module, data: Dataset, device) -> list:

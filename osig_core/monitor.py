@@ -36,7 +36,7 @@ from osig_core.monitor_guard import untouched
 from osig_core.monitor_optim import OptimizerRule, optimizer_label
 from osig_core.monitor_run import MonitorStore, StopTraining  # noqa: F401 - osig.StopTraining
 from osig_core.passes import PassResult
-from osig_core.recording import LossRecorder
+from osig_core.recording import LossRecorder, RecorderSettings
 
 
 def _count(name: str, value: Any, *, minimum: int, optional: bool = False) -> None:
@@ -96,6 +96,7 @@ class Monitor:
         self.rule = OptimizerRule.of(optimizer)
         group = optimizer.param_groups[0]
         betas = group.get("betas", (0.9, 0.999))
+        # config.json's "config" (what the run's readers show); the parts of the run take their own inputs
         self.cfg = RunConfig(model=f"custom:{type(model).__name__}", width=1.0, data="custom", n=data_cpu.n,
                              n_test=None, optim=optimizer_label(optimizer), lr=self.rule.lr(), steps=steps or 0,
                              momentum=float(group.get("momentum", 0.0) or 0.0),
@@ -122,13 +123,14 @@ class Monitor:
         self.optim_view = OptimizerView(optimizer, threshold_of=self.rule.threshold, preconditioned=self.rule.preconditioned,
                                         defaults={"lr": self.rule.lr(), "beta2": float(betas[1]),
                                                   "eps": float(group.get("eps", 1e-8) or 1e-8)})
-        self.steps = steps
+        self.steps, self.checkpoint_every, self.chunk_size = steps, checkpoint_every, chunk_size
         from osig_core.setup import data_to
         self.data_cpu = data_cpu
         self.data = data_to(data_cpu, self.device)
         with untouched(model):
             from osig_core.instruments.schedule import build_instruments
-            self.recorder = LossRecorder(self.cfg, self.data)
+            self.recorder = LossRecorder(RecorderSettings(track=track, track_every=track_every, groups=bool(groups),
+                                                          seed=int(seed)), self.data)
             problem = Problem(model=model, data=self.data, loss=self.loss, device=self.device, chunk_size=chunk_size,
                               step_samples=self.data.n)  # the user's batch is unknown: budgets count whole passes
             self.instruments = build_instruments(problem, self.settings)
@@ -171,7 +173,7 @@ class Monitor:
             scalars["step_time"] = time.perf_counter() - self._last_end
         self.store.write_step(t, scalars, records, rec)
         self._step = t + 1
-        if self.cfg.checkpoint_every and self._step % self.cfg.checkpoint_every == 0:
+        if self.checkpoint_every and self._step % self.checkpoint_every == 0:
             self.store.checkpoint(self._step)
         notify(self.on_step, t, scalars, records)  # the callback's own error is raised here, with a note
         self.store.handle_controls(self._step)  # may block (pause) or raise StopTraining
@@ -237,7 +239,7 @@ class Monitor:
         idx = self.recorder.tracked_index(x.device)
         if idx is not None:
             x, y = x[idx], y[idx]
-        return tracked_pass(self.model, x, y, loss=self.loss, chunk_size=self.cfg.chunk_size)
+        return tracked_pass(self.model, x, y, loss=self.loss, chunk_size=self.chunk_size)
 
     def _record(self, t: int, given: tuple[np.ndarray, np.ndarray] | None):
         if given is None:

@@ -18,7 +18,6 @@ from typing import Any
 
 import torch
 
-from osig_core.optim.base import OptimizerSpec
 
 SGD_LIKE = ("SGD", "HeavyBall")
 ADAM_LIKE = ("Adam", "AdamW")
@@ -86,13 +85,3 @@ class OptimizerRule:
                 values.append(math.inf)  # lr 0: this group never goes unstable
         finite = [v for v in values if math.isfinite(v)]
         return min(finite) if finite else math.nan
-
-    def spec(self) -> OptimizerSpec:
-        """An OptimizerSpec for the instruments: its threshold ignores the config and reads the groups."""
-        return OptimizerSpec(name=optimizer_label(self.optimizer), summary="the user's own optimizer",
-                             build=_no_build, threshold=lambda _cfg: self.threshold(),
-                             preconditioned=self.preconditioned)
-
-
-def _no_build(params, cfg):  # pragma: no cover - a monitored optimizer is built by the user
-    raise RuntimeError("a monitored run's optimizer is built by the user's own loop")

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from osig_core.config import RunConfig
 from osig_core.data.base import Dataset, balanced_subset
 from osig_core.passes import PassResult
 
@@ -32,9 +31,22 @@ class StepRecord:
     groups_time: float = 0.0  # seconds the group detector took (the engine reports it apart from recording)
 
 
+@dataclass(frozen=True)
+class RecorderSettings:
+    """What the recorder needs of a run (`osig run`: osig_core/engine_inputs.py; osig.Monitor: its
+    arguments). The defaults are RunConfig's (tests/test_instrument_inputs.py keeps them equal)."""
+    full_batch: bool = False  # every step's losses come from the step's own pass (recorded every step)
+    track: int | None = None  # a fixed class-balanced subset of this many samples; None: all
+    track_every: int = 1
+    groups: bool = True
+    outliers_k: int = 24
+    group_window: int = 20
+    seed: int = 0
+
+
 class LossRecorder:
-    def __init__(self, cfg: RunConfig, data: Dataset):
-        self.cfg = cfg
+    def __init__(self, settings: RecorderSettings, data: Dataset):
+        self.settings = cfg = settings
         self.n = data.n
         self.full_batch = cfg.full_batch
         labels = data.y.cpu().numpy()
@@ -54,7 +66,7 @@ class LossRecorder:
         self._last_pairs_json = ""
 
     def due(self, step: int) -> bool:
-        return self.full_batch or step % self.cfg.track_every == 0
+        return self.full_batch or step % self.settings.track_every == 0
 
     def tracked_index(self, device: torch.device) -> torch.Tensor | None:
         """The tracked sample ids on `device` (copied there once); None: every sample is tracked.
@@ -149,7 +161,7 @@ class LossRecorder:
         self.prev_preds = np.asarray(preds[last]).astype(np.int64)
         if self.detector is None or (state is not None and "detector" in state.get("json", {})):
             return
-        window = np.arange(len(steps))[-(self.cfg.group_window + 1):]
+        window = np.arange(len(steps))[-(self.settings.group_window + 1):]
         with np.errstate(over="ignore", invalid="ignore"):  # stored rows may hold inf (see record)
             self.detector.warm_start(np.asarray(losses[window], dtype=np.float32), [int(s) for s in steps[window]],
                                      np.asarray(preds[window]).astype(np.int64))

@@ -11,8 +11,9 @@ from torch import nn
 
 import osig_core as osig
 from osig_core.config import RunConfig
-from osig_core.engine_inputs import instrument_settings
+from osig_core.engine_inputs import instrument_settings, recorder_settings
 from osig_core.instruments.inputs import PerSampleSettings, ProbeSettings, SharpnessSettings
+from osig_core.recording import RecorderSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("osig_core/instruments", "osig_core/groups")
@@ -44,6 +45,7 @@ def test_settings_defaults_are_osig_runs_defaults():
     cfg = RunConfig()
     assert instrument_settings(cfg).per_sample == PerSampleSettings(sharpness_every=cfg.sharpness_every)
     assert instrument_settings(cfg).probes == ProbeSettings()
+    assert recorder_settings(cfg) == RecorderSettings(full_batch=cfg.full_batch)
 
 
 def test_every_settings_field_follows_its_flag():
@@ -65,8 +67,8 @@ def test_the_monitor_hands_its_instruments_no_run_config(tmp_path):
     mon = osig.Monitor(tmp_path / "m", model, opt, data=(x, y), sharpness_every=2, sharpness_tol=1e-5, seed=4)
     try:
         assert [i.name for i in mon.instruments] == ["sharpness", "per_sample"]
-        for inst in mon.instruments:
-            assert not any(isinstance(v, RunConfig) for v in vars(inst).values()), inst.name
+        for part in mon.instruments + [mon.recorder]:
+            assert not any(isinstance(v, RunConfig) for v in vars(part).values()), part
         assert mon.settings.sharpness == SharpnessSettings(every=2, subset=1000, tol=1e-5, seed=4)
         assert mon.optim_view.threshold() == (2 + 2 * 0.5) / 0.1
         opt.param_groups[0]["lr"] = 0.2  # a schedule: the view reads the groups again
