@@ -17,26 +17,17 @@ class Run(RunReader):
 
         A run recorded by osig.Monitor holds the user's own network, which osig cannot build: pass
         `model` (an instance to load the weights into, or a class / zero-argument factory)."""
-        from osig_core.store.checkpoint import load_checkpoint
-        from osig_core.store.layout import RunStoreError
+        from osig_core.store.checkpoint import load_weights, newest_at_or_before
         from osig_core.config import ConfigError
         if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
             raise ConfigError(f"step must be a non-negative integer or None (the latest checkpoint), got {str(step)[:40]!r}")
-        ckpts = self.checkpoints()
-        chosen = [c for c in ckpts if step is None or c[0] <= step]
-        if not chosen:
-            raise RunStoreError(f"'{self.dir}' has no checkpoint at or before step {step}")
-        state = load_checkpoint(chosen[-1][1])
+        _, path = newest_at_or_before(self.dir, self.checkpoints(), step)
         if model is not None or self.config_doc.get("source") == "monitor":
             net = self._users_model(model)
         else:
             from osig_core.setup import build_data, build_model
             net = build_model(self.config, build_data(self.config))
-        try:
-            net.load_state_dict(state["model"])
-        except RuntimeError as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise RunStoreError(f"checkpoint '{chosen[-1][1]}' does not fit this run's model ({first[:160]})") from None
+        load_weights(path, net, what="this run's model")
         return net
 
     def _users_model(self, model):

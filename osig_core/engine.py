@@ -33,7 +33,7 @@ from osig_core.passes import evaluate
 from osig_core.registry import OPTIMIZERS
 from osig_core.setup import build_data, build_model, build_optimizer, data_to, loss_name, resolve_device
 from osig_core.store import layout as L
-from osig_core.store.checkpoint import save_checkpoint
+from osig_core.store.checkpoint import non_finite_parameter, save_checkpoint
 from osig_core.store.reader import RunReader
 from osig_core.store.writer import RunWriter
 from osig_core.recording import LossRecorder
@@ -299,7 +299,7 @@ class Engine:
         is marked diverged instead), so every checkpoint on disk can be resumed."""
         if not self.is_writer:
             return None
-        bad = next((name for name, p in self.model.named_parameters() if not bool(torch.isfinite(p).all())), None)
+        bad = non_finite_parameter(self.model)
         if bad is not None:
             self._diverged = (f"the weights ({bad}) became non-finite after step {self.step - 1}; "
                               "the run diverged (try a smaller --lr)")

@@ -18,7 +18,8 @@ from osig_core.config import ConfigError
 from osig_core.loop.controls import handle_controls
 from osig_core.monitor_data import loss_label
 from osig_core.store import layout as L
-from osig_core.store.checkpoint import load_checkpoint, save_checkpoint
+from osig_core.store.checkpoint import (load_checkpoint, load_weights, newest_at_or_before, non_finite_parameter,
+                                       save_checkpoint)
 from osig_core.store.reader import RunReader
 from osig_core.store.writer import RunWriter
 
@@ -154,7 +155,7 @@ class MonitorStore:
     def checkpoint(self, step: int) -> Path | None:
         """Model and optimizer as safetensors; weights that are not finite are never saved."""
         model = self.mon.model
-        bad = next((n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())), None)
+        bad = non_finite_parameter(model)
         if bad is not None:
             self.writer.event(step, "checkpoint", f"no checkpoint at step {step}: the weights ({bad}) are not finite")
             return None
@@ -196,21 +197,12 @@ def load_into(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Opti
     """Monitor.restore: a monitor checkpoint's weights (and optimizer state) into the user's objects."""
     reader = RunReader(run_dir)
     try:
-        ckpts = [c for c in reader.checkpoints() if step is None or c[0] <= step]
+        ckpts = reader.checkpoints()
     finally:
         reader.close()
-    if not ckpts:
-        raise L.RunStoreError(f"'{run_dir}' has no checkpoint at or before step {step}")
-    s, path = ckpts[-1]
-    state = load_checkpoint(path)
-    try:
-        model.load_state_dict(state["model"])
-        if optimizer is not None and state["optim"] is not None:
-            optimizer.load_state_dict(state["optim"])
-    except (RuntimeError, ValueError, KeyError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise L.RunStoreError(f"checkpoint '{path}' does not fit this model ({first[:160]})") from None
-    return int(s)
+    at, path = newest_at_or_before(run_dir, ckpts, step)
+    load_weights(path, model, optimizer)
+    return int(at)
 
 
 def config_doc(mon: Monitor) -> dict[str, Any]:

@@ -104,3 +104,34 @@ def _unpack(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str,
     instrument_state = {k[6:]: v for k, v in tensors.items() if k.startswith("state.")}
     return {"step": int(meta["step"]), "model": model, "optim": optim, "rng": rng, "extra": meta.get("extra", {}),
             "state": instrument_state}
+
+
+def non_finite_parameter(model: torch.nn.Module) -> str | None:
+    """The first parameter holding a NaN or inf, or None: weights like that are never checkpointed
+    (by either driver), so every checkpoint on disk can be resumed."""
+    return next((name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())), None)
+
+
+def newest_at_or_before(run_dir: Path, checkpoints: list[tuple[int, Path]], step: int | None) -> tuple[int, Path]:
+    """The newest of `checkpoints` (a reader's list, oldest first) at or before `step` (None: newest)."""
+    chosen = [c for c in checkpoints if step is None or c[0] <= step]
+    if not chosen:
+        raise RunStoreError(f"'{run_dir}' has no checkpoint at or before step {step}")
+    return chosen[-1]
+
+
+def load_weights(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                 what: str = "this model") -> dict[str, Any]:
+    """A checkpoint's weights (and optimizer state, where it holds one) into `model` (and `optimizer`);
+    returns the loaded checkpoint. One that does not fit is one sentence naming it and `what`.
+    (`osig run --resume` loads more than this: osig_core/engine.py; osig.open_run and
+    osig.Monitor.restore load this.)"""
+    state = load_checkpoint(path)
+    try:
+        model.load_state_dict(state["model"])
+        if optimizer is not None and state["optim"] is not None:
+            optimizer.load_state_dict(state["optim"])
+    except (RuntimeError, ValueError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise RunStoreError(f"checkpoint '{path}' does not fit {what} ({first[:160]})") from None
+    return state
