@@ -13,19 +13,18 @@ import signal
 import sqlite3
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from osig_core._version import __version__
 from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
 from osig_core.config import ConfigError, RunConfig
 from osig_core.cost import StepClock
 from osig_core.engine_inputs import instruments_for, optimizer_view, recorder_settings
 from osig_core.loop.controls import handle_controls
 from osig_core.loop.core import StepCore
+from osig_core.loop.run_doc import config_document
 from osig_core.loop.tracked import tracked_pass
 from osig_core.distributed import NullWriter, from_environment
 from osig_core.gradients import Gradients
@@ -84,11 +83,7 @@ class Engine:
 
     # ------------------------------------------------------------------ start
     def config_doc(self) -> dict:
-        d = self.data
-        return {"format_version": L.FORMAT_VERSION, "osig_version": __version__, "torch_version": torch.__version__,
-                "config": self.cfg.to_dict(), "n": d.n, "classes": d.classes, "data_kind": d.kind, "loss": self.loss,
-                "num_outputs": d.num_outputs, "param_count": sum(p.numel() for p in self.model.parameters()),
-                "features": sorted(d.features), "created": datetime.now().isoformat(timespec="seconds")}
+        return config_document(self.cfg.to_dict(), self.data, self.loss, self.model)
 
     def start_fresh(self) -> None:
         self.writer.acquire_lock()

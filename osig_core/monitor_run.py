@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from osig_core._version import __version__
 from osig_core.config import ConfigError
 from osig_core.loop.controls import handle_controls
+from osig_core.loop.run_doc import config_document
 from osig_core.monitor_data import loss_label
 from osig_core.store import layout as L
 from osig_core.store.checkpoint import (load_checkpoint, load_weights, newest_at_or_before, non_finite_parameter,
@@ -68,7 +68,6 @@ class MonitorStore:
         self.writer.acquire_lock()
         try:
             doc = config_doc(self.mon)
-            doc["format_version"] = L.FORMAT_VERSION
             self.writer.create(doc)
             d = self.mon.data_cpu
             self.writer.write_samples(d.y.numpy(), d.display_images(), None, {}, None)
@@ -207,13 +206,8 @@ def load_into(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Opti
 
 def config_doc(mon: Monitor) -> dict[str, Any]:
     """config.json of a monitored run: like a built-in run's, plus what only the user's code knows."""
-    d = mon.data_cpu
     model_cls = type(mon.model)
-    return {"format_version": 1, "osig_version": __version__, "torch_version": torch.__version__,
-            "config": mon.cfg.to_dict(), "n": d.n, "classes": d.classes, "data_kind": d.kind,
-            "loss": loss_label(mon.loss), "num_outputs": d.num_outputs,
-            "param_count": sum(p.numel() for p in mon.model.parameters()), "features": [],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "source": "monitor",
+    return {**config_document(mon.cfg.to_dict(), mon.data_cpu, loss_label(mon.loss), mon.model), "source": "monitor",
             "monitor": {"model_class": f"{model_cls.__module__}:{model_cls.__qualname__}",
                         "optimizer_class": f"{type(mon.optimizer).__module__}:{type(mon.optimizer).__qualname__}",
                         "threshold_rule": mon.rule.kind, "threshold_note": mon.rule.reason,
