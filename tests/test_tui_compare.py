@@ -163,8 +163,13 @@ def test_every_key_is_in_the_footer_and_in_help_at_80x24(sweep):
     async def script(pilot):
         app = pilot.app
         footer = app.screen.query_one(OsigFooter)
-        shown = {k.action for k in footer.query(FooterKey) if k.region.width > 0 and k.region.right <= 80}
-        assert {"toggle_current", "toggle(0)", "show_all", "help", "quit_watch"} <= shown, shown
+        required = {"toggle_current", "toggle(0)", "show_all", "help", "quit_watch"}
+
+        def visible():  # the footer fills in once the table has focus: wait for it, never for a time
+            return {k.action for k in footer.query(FooterKey) if k.region.width > 0 and k.region.right <= 80}
+        await wait_for(pilot, lambda: required <= visible(), what="the footer's keys")
+        shown = visible()
+        assert required <= shown, shown
         assert {"open_run", "select_cursor"} & shown, shown  # Enter: the table's binding, "Open run"
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
