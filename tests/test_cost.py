@@ -151,7 +151,9 @@ def test_time_paused_counts_towards_no_step(tmp_path, monkeypatch):
 
     clock = PauseClock()
     clock.run_dir = tmp_path / "r"
+    from osig_core.loop import controls as controls_mod
     monkeypatch.setattr(engine_mod, "time", clock)
+    monkeypatch.setattr(controls_mod, "time", clock)  # the pause wait lives in the shared step core
     monkeypatch.setattr(cost_mod, "time", clock)
 
     def pause_after_two(step, total, scalars):
