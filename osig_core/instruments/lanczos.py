@@ -41,7 +41,6 @@ class EigResult:
     hvps: int
     converged: bool  # every pair's relative bound <= tol (not just accept_tol)
     bounds: list[float]  # certified: an eigenvalue lies within lambda +- bound (absolute)
-    starts: torch.Tensor | None = None  # [k, dim] H y / |H y| per Ritz vector y: a free power step, the next warm start
     upper: float = float("inf")  # with `start_overlap`: the top eigenvalue is <= upper with eig_band's probability
     guard: torch.Tensor | None = None  # [b, dim] the top Ritz vectors worth tracking (value >= GUARD_FRACTION * top)
 
@@ -61,20 +60,6 @@ def warm_start_vector(previous: torch.Tensor | None, dim: int, device: torch.dev
         return rand
     v0 = previous.reshape(-1, dim).to(device=device, dtype=dtype).sum(0)
     return v0 / v0.norm() + noise * rand
-
-
-def warm_start(history: list[torch.Tensor], dim: int, device: torch.device, dtype: torch.dtype,
-               noise: float = 1e-3, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A Lanczos start from earlier estimates' Ritz vectors (newest first), one row per estimate.
-
-    With two or more estimates the rows form a block and Lanczos starts from their best combination:
-    at the edge of stability the weights alternate with period 2, so the estimate from two steps ago
-    fits better than the last one; in smooth phases the span holds the linear extrapolation.
-    """
-    if not history:
-        return warm_start_vector(None, dim, device, dtype, noise, generator)
-    rows = [warm_start_vector(h, dim, device, dtype, noise, generator) for h in history]
-    return rows[0] if len(rows) == 1 else torch.stack(rows)
 
 
 def _tridiagonal(alphas: list[float], betas: list[float]) -> np.ndarray:
@@ -213,15 +198,6 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
     eigenvalues = [float(t) for t in theta[:top]]
     bounds = [float(r) for r in res_abs[:top]]
     residuals = [float(r / max(abs(t), 1e-30)) for r, t in zip(res_abs[:top], theta[:top])]
-    # H y = theta y + s_m w (w: the last residual, orthogonal to the basis) costs no product; after a
-    # one-step (cheap) estimate y is just the start vector, so this power step is what moves it on
-    last = torch.tensor(s[-1, :top].copy(), device=basis.device, dtype=basis.dtype)
-    lam = torch.tensor(theta[:top].copy(), device=basis.device, dtype=basis.dtype)
-    if w.shape == vectors.shape[1:] and bool((lam > 0).all()):
-        powered = lam[:, None] * vectors + last[:, None] * w[None, :]
-        starts = powered / powered.norm(dim=1, keepdim=True)
-    else:
-        starts = vectors
     n_guard = int(min(GUARD_MAX, m, max(top, np.sum(theta >= GUARD_FRACTION * theta[0])))) if theta[0] > 0 else top
     if n_guard > top:
         gc = torch.tensor(np.array(s[:, :n_guard].T, order="C"), device=basis.device, dtype=basis.dtype)
@@ -229,7 +205,7 @@ def lanczos_top(matvec: MatVec, v0: torch.Tensor, k: int = 1, tol: float = 1e-4,
         guard = guard / guard.norm(dim=1, keepdim=True)
     else:
         guard = vectors
-    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged, bounds, starts, upper, guard)
+    return EigResult(eigenvalues, vectors, residuals, m + extra_hvps, converged, bounds, upper, guard)
 
 
 def power_iteration(matvec: MatVec, v0: torch.Tensor, tol: float = 1e-3, max_iter: int = 1000) -> EigResult:

@@ -6,12 +6,11 @@ Lanczos on HVPs of the loss the optimiser minimises (GD: the full-batch mean in 
 optimizers: the full training set, or a fixed `--sharpness-subset`). For Adam it also estimates the
 preconditioned sharpness lambda_max(P^-1 H) that Adam's threshold applies to.
 
-Cost: most estimates are cheap updates, Lanczos from the previous eigenvector stopped as soon as the
-certified bound is within `--sharpness-cheap-tol` (usually after 1 HVP: a Rayleigh quotient and its
-residual; sometimes one Krylov step more); when the bound does not get there (the eigenvector moved) Lanczos simply
-continues to `--sharpness-tol`. The first estimate and every FULL_EVERY-th interval run to the
-tolerance. Each stored value carries its certified bound and whether it met the tolerance.
-See docs/curvature.md for the keys.
+Every estimate starts warm (the last estimate's top Ritz vector and its guards) with a fresh Gaussian
+part, and runs until its band [value, upper] is within `--sharpness-cheap-tol` of the value: the
+lower end is certain, the upper end holds with probability >= 99.9% (eig_band.py), so a crossing is
+caught rather than followed. The first estimate and every FULL_EVERY-th interval also run every
+top-k residual to `--sharpness-tol`. See docs/curvature.md for the keys.
 """
 from __future__ import annotations
 
@@ -243,8 +242,8 @@ class SharpnessInstrument:
         previous = self.history[0][1][: res.vectors.shape[0]] if self.history else None
         vectors = self.vectors = _align_signs(res.vectors, previous)
         self.last_estimate = ctx.step
-        # the next estimate starts from the Ritz vectors moved on by a free power step (a one-HVP
-        # update would otherwise never improve its vector)
+        # the next estimate starts from the top Ritz vector and its guards (a crossing among them is
+        # then inside the Krylov space from the first step)
         self.history = [(ctx.step, res.guard)] + self.history[: WARM_HISTORY - 1]
         raw_hvps = op.hvps + fused_hvps
         if not cold:
