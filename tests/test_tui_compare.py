@@ -177,7 +177,7 @@ def test_every_key_is_in_the_footer_and_in_help_at_80x24(sweep):
         text = screen_text(app)
         for b in [*CompareScreen.BINDINGS, *MemberDashboard.BINDINGS]:
             assert b.description in text, b
-        assert "band: an interval holding the top eigenvalue" in text
+        assert "band: [value, upper] holds the top eigenvalue with probability ≥ 99.9%" in text
         assert app.screen.query_one("#help-box").max_scroll_y == 0  # every key without scrolling
         await pilot.press("escape", "down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MemberDashboard))

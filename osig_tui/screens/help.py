@@ -85,7 +85,7 @@ def chart_lines() -> Text:
     from osig_tui.widgets.sharpness_plot import BAND, BAND_CHAR, ROUGH, ROUGH_CHAR
     t = Text()
     t.append(BAND_CHAR, style=BAND)
-    t.append(" band: an interval holding the top eigenvalue with the stated probability (see docs/curvature.md)  ")
+    t.append(" band: [value, upper] holds the top eigenvalue with probability ≥ 99.9% (docs/curvature.md)  ")
     t.append(ROUGH_CHAR, style=ROUGH)
     t.append(" estimate short of its tolerance")
     return t
