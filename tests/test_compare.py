@@ -4,32 +4,17 @@ and no torch on the way (each run here is written by the synthetic fixture, no t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fixtures.synthetic_run import write_run
-from fixtures.waiting import HANG_S
+from fixtures.light_cli import run_light
 from osig_core.runs_compare import differing_settings, label, run_paths, summarize_runs
 from osig_core.sweeps import manifest as M
 from osig_core.sweeps.grid import parse_grid
 
-TESTS = Path(__file__).resolve().parent
-HEAVY = ("torch", "safetensors", "osig_core.engine", "osig_core.data")
-DRIVER = """
-import json, sys
-from osig_tui.cli import main
-sys.argv = ["osig"] + sys.argv[1:]
-try:
-    main()
-    code = 0
-except SystemExit as e:
-    code = e.code
-print("\\n" + json.dumps({"code": code, "heavy": sorted(m for m in sys.modules if m in %r)}))
-""" % (HEAVY,)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +85,6 @@ def test_bad_arguments_are_one_sentence(runs, cli, tmp_path):
 def test_compare_loads_no_torch(runs, tmp_path, extra):
     root, a, b, sw = runs
     args = ["compare", str(a), str(sw.dir), *(e.format(tmp=tmp_path) for e in extra)]
-    p = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, cwd=tmp_path,
-                       env={"COLUMNS": "100", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(TESTS.parent),
-                            "MPLCONFIGDIR": str(tmp_path)}, timeout=HANG_S)
-    result = json.loads(p.stdout.strip().splitlines()[-1])
-    assert result["code"] in (0, None), p.stdout + p.stderr
+    result = run_light(*args, cwd=tmp_path, env={"MPLCONFIGDIR": str(tmp_path)})
+    assert result["code"] in (0, None), result["out"] + result["err"]
     assert result["heavy"] == [], f"`osig compare` loaded {result['heavy']}"

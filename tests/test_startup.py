@@ -3,31 +3,17 @@
 they print anything). Each command runs in a fresh interpreter, as the `osig` entry point runs it."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from fixtures.light_cli import HEAVY, run_light
 from fixtures.synthetic_run import write_run
 from fixtures.waiting import HANG_S
 
 TESTS = Path(__file__).resolve().parent
-HEAVY = ("torch", "safetensors", "osig_core.engine", "osig_core.data")
-
-# Runs `osig ARGS` like the entry point, then reports the exit code and which heavy modules loaded.
-DRIVER = """
-import json, sys
-from osig_tui.cli import main
-sys.argv = ["osig"] + sys.argv[1:]
-try:
-    main()
-    code = 0
-except SystemExit as e:
-    code = e.code
-print("\\n" + json.dumps({"code": code, "heavy": sorted(m for m in sys.modules if m in %r)}))
-""" % (HEAVY,)
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +22,7 @@ def run_dir(tmp_path_factory):
 
 
 def osig(*args: str, cwd: Path) -> dict:
-    p = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, cwd=cwd,
-                       env={"COLUMNS": "100", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(TESTS.parent)}, timeout=HANG_S)
-    assert p.stdout.strip(), p.stderr
-    result = json.loads(p.stdout.strip().splitlines()[-1])
-    result["out"] = p.stdout
-    return result
+    return run_light(*args, cwd=cwd)
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["watch", "--help"], ["presets"],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.light_cli import run_light
 from fixtures.synthetic_run import write_run
 from fixtures.waiting import HANG_S, process_ended, wait_until
 from osig_core.sweeps import manifest as M
@@ -181,30 +182,13 @@ def test_grid_round_trips_through_sweep_json(tmp_path):
     assert M.find_matching(tmp_path, Grid({}, {"lr": [0.5, 0.6]})) is None
 
 
-HEAVY = ("torch", "safetensors", "osig_core.engine", "osig_core.data")
-DRIVER = """
-import json, sys
-from osig_tui.cli import main
-sys.argv = ["osig"] + sys.argv[1:]
-try:
-    main()
-    code = 0
-except SystemExit as e:
-    code = e.code
-print("\\n" + json.dumps({"code": code, "heavy": sorted(m for m in sys.modules if m in %r)}))
-""" % (HEAVY,)
-
-
 def test_the_sweep_process_loads_no_torch(tmp_path):
     """Checking a grid of built-in names and continuing a sweep cost no torch: only members load it."""
     d = tmp_path / "done"
     s = M.create(d, parse_grid({"model": "mlp", "n": "40,60"}))
     for m, n in zip(s.members, (40, 60)):
         write_run(d / m.name, n=n, steps=4)
-    env = {"COLUMNS": "100", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(TESTS.parent)}
     for args, code in ((["--optim", "gd,sgd", "--batch-size", "32"], 2), (["--sweep-dir", str(d)], 0)):
-        p = subprocess.run([sys.executable, "-c", DRIVER, "sweep", *args], capture_output=True, text=True,
-                           cwd=tmp_path, env=env, timeout=HANG_S)
-        result = json.loads(p.stdout.strip().splitlines()[-1])
-        assert result["code"] == code and result["heavy"] == [], (args, p.stdout, p.stderr)
-    assert "0 to run" in p.stdout.replace("\n", " ") and _statuses(d) == ["finished", "finished"]
+        result = run_light("sweep", *args, cwd=tmp_path)
+        assert result["code"] == code and result["heavy"] == [], (args, result["out"], result["err"])
+    assert "0 to run" in result["out"].replace("\n", " ") and _statuses(d) == ["finished", "finished"]
