@@ -4,7 +4,6 @@ and no torch on the way (each run here is written by the synthetic fixture, no t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
