@@ -3,7 +3,7 @@
 For one model at its initial weights, one process, interleaved rounds, medians (1 CPU thread by
 default): the full-batch gradient pass of a GD step (the unit), a standalone HVP by each method
 (osig_core.instruments.hvp.LossHessian), and the step's pass with 1-3 products fused into it
-(osig_core.passes.full_batch_gradient(tangents=...)). The fused pass's extra over the unit is what a
+(osig_core.problem.passes.full_batch_gradient(tangents=...)). The fused pass's extra over the unit is what a
 sharpness estimate pays for its first product; these figures set HVP_COST in
 osig_core/instruments/sharpness_budget.py.
 Usage: python benchmarks/bench_fused_hvp.py [--model mlp|vgg11] [--width 0.25] [--n 2000] [--rounds 5]
@@ -18,8 +18,8 @@ import torch
 
 import osig_core as osig
 from osig_core.instruments.hvp import LossHessian, trainable
-from osig_core.passes import full_batch_gradient
-from osig_core.setup import build_data, build_model
+from osig_core.problem.passes import full_batch_gradient
+from osig_core.components.build import build_data, build_model
 
 
 def main() -> None:

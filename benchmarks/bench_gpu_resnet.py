@@ -14,8 +14,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import osig_core as osig
-from osig_core.passes import full_batch_gradient
-from osig_core.setup import build_data, build_model, data_to, resolve_device
+from osig_core.problem.passes import full_batch_gradient
+from osig_core.components.build import build_data, build_model, data_to, resolve_device
 
 # dense peak TFLOP/s by device-name fragment: (fp32 or tf32 as used, bf16)
 PEAKS = {"H100": (494.7, 989.4), "H200": (494.7, 989.4), "A100": (156.0, 312.0), "L4": (60.0, 121.0)}

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 import osig_core as osig
-from osig_core import engine as engine_module
+from osig_core.engine import training as engine_module
 
 TIMES: dict[str, float] = defaultdict(float)
 
@@ -129,7 +129,7 @@ def main() -> None:
         ratios["VGG-11 1/4 n=1000"] = compare(f"VGG-11 width 1/4, n=1000, GD, sharpness every 10, {a.vgg_steps} steps",
                                              vgg, vgg.replace(sharpness_every=10), a.rounds)
     if "headline" in jobs:
-        from osig_core.config import cpu_model_defaults
+        from osig_core.config.run_config import cpu_model_defaults
         head = osig.RunConfig(model="vgg11", optim="gd", steps=a.vgg_steps, **{**cpu_model_defaults("vgg11", "cpu"), **common})
         ratios["osig run --model vgg11 --optim gd"] = compare(
             f"the headline run (vgg11, GD, its CPU defaults, {a.vgg_steps} steps)",

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 import osig_core as osig
-from osig_core.passes import full_batch_gradient
-from osig_core.setup import build_data, build_model, build_optimizer, resolve_device, data_to
+from osig_core.problem.passes import full_batch_gradient
+from osig_core.components.build import build_data, build_model, build_optimizer, resolve_device, data_to
 from osig_core.store import RunWriter
 
 

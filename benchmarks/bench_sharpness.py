@@ -17,14 +17,14 @@ import time
 import torch
 
 import osig_core as osig
-from osig_core.engine_inputs import optimizer_view, problem_of, sharpness_settings
+from osig_core.engine.inputs import optimizer_view, problem_of, sharpness_settings
 from osig_core.instruments.inputs import StepInputs
 from osig_core.instruments.hvp import HVP_METHODS, LossHessian
 from osig_core.instruments.lanczos import lanczos_top, power_iteration, warm_start_vector
 from osig_core.instruments.sharpness import SharpnessInstrument
-from osig_core.passes import full_batch_gradient
-from osig_core.registry import OPTIMIZERS
-from osig_core.setup import build_data, build_model, build_optimizer, data_to, resolve_device
+from osig_core.problem.passes import full_batch_gradient
+from osig_core.components.registry import OPTIMIZERS
+from osig_core.components.build import build_data, build_model, build_optimizer, data_to, resolve_device
 
 
 def setup(model: str, width: float, n: int, lr: float, device: str, sharpness_every: int = 10):

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import osig_core as osig  # noqa: E402
 from osig_core.instruments.hvp import LossHessian, flatten, trainable, unflatten  # noqa: E402
 from osig_core.instruments.lanczos import lanczos_top  # noqa: E402
-from osig_core.losses import per_sample_loss  # noqa: E402
+from osig_core.problem.losses import per_sample_loss  # noqa: E402
 
 
 def tiny_npz(path: Path, n: int = 96, side: int = 10, channels: int = 1, classes: int = 4, seed: int = 0) -> str:

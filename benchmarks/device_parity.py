@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 import osig_core as osig
-from osig_core.engine import Engine, _start
-from osig_core.runs import prepare_run_dir
+from osig_core.engine.training import Engine, _start
+from osig_core.store.run_dirs import prepare_run_dir
 
 # a tiny full-batch GD job: sharpness every 2 steps, recording every step, chunks smaller than n
 TINY = dict(model="mlp", width=0.1, n=96, n_test=32, steps=4, lr=0.05, chunk_size=32, eval_every=0,

@@ -25,11 +25,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import osig_core as osig
-from osig_core.engine import Engine, _start
-from osig_core.engine_inputs import recorder_settings
+from osig_core.engine.training import Engine, _start
+from osig_core.engine.inputs import recorder_settings
 from osig_core.instruments.hvp import LossHessian
-from osig_core.passes import full_batch_gradient
-from osig_core.recording import LossRecorder
+from osig_core.problem.passes import full_batch_gradient
+from osig_core.loop.recording import LossRecorder
 
 
 def _sync(device: torch.device) -> None:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import osig_core as osig
-from osig_core.step_measurements import tag_for
+from osig_core.export.step_measurements import tag_for
 
 
 def blobs(n: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 from osig_core._version import __version__
-from osig_core.config import ConfigError, RunConfig
+from osig_core.config.run_config import ConfigError, RunConfig
 from osig_core.store.layout import FORMAT_VERSION, RunStoreError
 
 # Loaded on first use, so `import osig_core` costs neither numpy nor torch: the read-only commands
 # (`osig --help`, `ls`, `show`, ...) start at once. name -> module that defines it.
-_LAZY = {"Run": "osig_core.api", "open_run": "osig_core.api", "Monitor": "osig_core.monitor",
-         "StopTraining": "osig_core.monitor", "integrations": "osig_core.integrations"}
+_LAZY = {"Run": "osig_core.api", "open_run": "osig_core.api", "Monitor": "osig_core.monitor.driver",
+         "StopTraining": "osig_core.monitor.driver", "integrations": "osig_core.integrations"}
 
 
 def __getattr__(name: str):
@@ -27,13 +27,13 @@ def __getattr__(name: str):
 
 
 def train(cfg: RunConfig, run_dir=None, *, force: bool = False, progress=None) -> Run:
-    """Train a fresh run (see osig_core.runs.train)."""
-    from osig_core.runs import train as _train
+    """Train a fresh run (see osig_core.engine.runs.train)."""
+    from osig_core.engine.runs import train as _train
     return _train(cfg, run_dir, force=force, progress=progress)
 
 
 def resume(run_dir, steps: int | None = None, progress=None) -> Run:
-    from osig_core.runs import resume as _resume
+    from osig_core.engine.runs import resume as _resume
     return _resume(run_dir, steps, progress)
 
 

@@ -18,14 +18,14 @@ class Run(RunReader):
         A run recorded by osig.Monitor holds the user's own network, which osig cannot build: pass
         `model` (an instance to load the weights into, or a class / zero-argument factory)."""
         from osig_core.store.checkpoint import load_weights, newest_at_or_before
-        from osig_core.config import ConfigError
+        from osig_core.config.run_config import ConfigError
         if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
             raise ConfigError(f"step must be a non-negative integer or None (the latest checkpoint), got {str(step)[:40]!r}")
         _, path = newest_at_or_before(self.dir, self.checkpoints(), step)
         if model is not None or self.config_doc.get("source") == "monitor":
             net = self._users_model(model)
         else:
-            from osig_core.setup import build_data, build_model
+            from osig_core.components.build import build_data, build_model
             net = build_model(self.config, build_data(self.config))
         load_weights(path, net, what="this run's model")
         return net
@@ -51,14 +51,14 @@ class Run(RunReader):
     def train_data(self):
         """(x, y) tensors of the training set in sample-id order."""
         self._own_data()
-        from osig_core.setup import build_data
+        from osig_core.components.build import build_data
         d = build_data(self.config)
         return d.x, d.y
 
     def dataset(self):
         """The whole training Dataset (tensors, class names, planted features, meta) as the engine built it."""
         self._own_data()
-        from osig_core.setup import build_data
+        from osig_core.components.build import build_data
         return build_data(self.config)
 
 

@@ -1,6 +1,6 @@
 """ConfigError, in a module that imports nothing of osig: RunConfig.validate() calls plugin resolution
-and data checks that raise it, and they must not import osig_core.config back (no import cycle).
-osig_core.config re-exports it, so `from osig_core.config import ConfigError` stays the usual spelling."""
+and data checks that raise it, and they must not import osig_core.config.run_config back (no import cycle).
+osig_core.config.run_config re-exports it, so `from osig_core.config.run_config import ConfigError` stays the usual spelling."""
 from __future__ import annotations
 
 

@@ -93,7 +93,7 @@ def export_command(run: Path = typer.Argument(..., help="Run directory."),
                    tb_outliers: int = typer.Option(8, "--tb-outliers", metavar="K", help="Outlier pictures per direction and recorded step in the TensorBoard export (0: none).")) -> None:
     """Export per-step scalars (and optionally every sample's losses) to npz or csv, or to TensorBoard."""
     from osig_core import open_run
-    from osig_core.export import export_csv, export_npz
+    from osig_core.export.tables import export_csv, export_npz
     if out is None and tensorboard is None:
         C.error("say where to export: OUT.npz, OUT.csv or --tensorboard DIR")
         raise typer.Exit(2)
@@ -105,7 +105,7 @@ def export_command(run: Path = typer.Argument(..., help="Run directory."),
         raise typer.Exit(2)
     r = open_run(run)
     if tensorboard is not None:
-        from osig_core.export_tensorboard import export_tensorboard
+        from osig_core.export.tensorboard import export_tensorboard
         written = export_tensorboard(r, tensorboard, tb_outliers)
         C.info(f"wrote {written} (view: tensorboard --logdir {tensorboard})")
     if out is not None:
@@ -136,7 +136,7 @@ _register_optional_commands()
 def _KnownErrors() -> tuple[type[Exception], ...]:  # noqa: N802 - used as an except clause
     """The errors that are one sentence for the user. DataError is included only once its module is
     loaded (it imports torch, and a command that never loaded it cannot raise it), so `--help` stays light."""
-    from osig_core.config import ConfigError
+    from osig_core.config.run_config import ConfigError
     from osig_core.store.layout import RunStoreError
     data = sys.modules.get("osig_core.data.base")
     return (ConfigError, RunStoreError) + ((data.DataError,) if data is not None else ())

@@ -1,6 +1,6 @@
 """`osig compare RUN|SWEEP ...`: one row per run, the settings that differ first; --json; --png FILE.
 
-The numbers come from osig_core/runs_compare.py (numpy, the store reader; never torch), so the
+The numbers come from osig_core/sweeps/compare.py (numpy, the store reader; never torch), so the
 command answers at once even on many finished runs.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ def print_table(summaries, keys: list[str]) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
-    from osig_core.runs_compare import _short
+    from osig_core.sweeps.compare import _short
     split = len(keys) <= 3 and C.out.width >= 110 + 10 * len(keys)
     t = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, padding=(0, 1))
     t.add_column("run" if split or not keys else "run / settings that differ", overflow="fold", min_width=16)
@@ -60,7 +60,7 @@ def draw_png(summaries, keys: list[str], out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from osig_core.runs_compare import label
+    from osig_core.sweeps.compare import label
     colours = plt.get_cmap("tab10" if len(summaries) <= 10 else "tab20")
     names = [label(s, keys) for s in summaries]
     longest = max(map(len, names), default=1)
@@ -97,7 +97,7 @@ def compare_command(runs: list[Path] = typer.Argument(..., help="Run directories
                     png: Optional[Path] = typer.Option(None, "--png", metavar="FILE", help="Also draw sharpness / threshold and the train losses into FILE (PNG).")) -> None:
     """Compare runs side by side: what differs, final loss and accuracy, when the sharpness reached its
     threshold and where it stayed, the rising fraction, the strongest pair, wall time."""
-    from osig_core.runs_compare import differing_settings, summarize_runs
+    from osig_core.sweeps.compare import differing_settings, summarize_runs
     if png is not None and png.suffix.lower() != ".png":
         C.error(f"'{png}' must end in .png")
         raise typer.Exit(2)

@@ -1,7 +1,7 @@
 """`osig list`: every model, dataset, optimizer and preset `osig run` accepts, plugins included.
 
 Read-only and torch-free: built-in names are parsed from osig's modules, plugins are listed from
-installed packages' entry points without loading them (osig_core.catalog).
+installed packages' entry points without loading them (osig_core.components.catalog).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ KINDS = ("models", "datasets", "optimizers")
 
 
 def print_catalog(kind: str | None = None) -> None:
-    from osig_core.catalog import PATTERNS, builtin, plugins
+    from osig_core.components.catalog import PATTERNS, builtin, plugins
     for k in KINDS if kind is None else (kind,):
         t = Table(box=None, pad_edge=False, show_header=True, header_style="bold", title=f"[bold]{k}[/]",
                   title_justify="left")
@@ -41,6 +41,6 @@ def register(app: typer.Typer) -> None:
     def list_command(kind: str = typer.Argument(None, help="models, datasets, optimizers or presets (default: all).")) -> None:
         """List what `osig run` accepts: models, datasets, optimizers (built-in and installed plugins) and presets."""
         if kind is not None and kind not in KINDS + ("presets",):
-            from osig_core.config import ConfigError
+            from osig_core.config.run_config import ConfigError
             raise ConfigError(f"unknown kind '{kind}'; choose models, datasets, optimizers or presets")
         print_catalog(kind)

@@ -26,8 +26,8 @@ def _verdict(v: str) -> Text:
 
 def print_presets() -> None:
     """List the presets: the paper's experiments, one line each."""
-    from osig_core.gpu_estimate import describe, gpu_seconds
-    from osig_core.presets import PRESET_LIST
+    from osig_core.presets.gpu_estimate import describe, gpu_seconds
+    from osig_core.presets.paper import PRESET_LIST
     t = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     t.add_column("preset", style="bold", no_wrap=True, min_width=max(len(p.name) for p in PRESET_LIST))
     t.add_column("data", no_wrap=True)
@@ -91,7 +91,7 @@ def reproduce_command(
     import os
     import time
 
-    from osig_core.config import ConfigError
+    from osig_core.config.run_config import ConfigError
     from osig_core.report.reproduce import reproduce, summary_rows
     if quick and full:
         raise ConfigError("choose --quick or --full, not both")
@@ -99,7 +99,7 @@ def reproduce_command(
     if real and data not in ("synthetic", "fashion-mnist"):
         raise ConfigError(f"--real means --data fashion-mnist; it cannot be combined with --data {data}")
     suite = "fashion-mnist" if real else data
-    from osig_core.data.availability import require_suite_data
+    from osig_core.presets.availability import require_suite_data
     require_suite_data(suite, data_dir)
     name = "reproduce" if chosen == "default" else f"reproduce-{chosen}"
     folder = root or Path("runs") / (name if suite == "synthetic" else f"{name}-{suite}")

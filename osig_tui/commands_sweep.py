@@ -25,7 +25,7 @@ _METAVARS = {float: "FLOAT,…", int: "INT,…", bool: "on,off", list[str]: "TEX
 
 def grid_parameters() -> list[inspect.Parameter]:
     """Every RunConfig flag as text (so `--lr 0.01,0.02` parses), in the panels of `osig run --help`."""
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
     params = []
     for f in dataclasses.fields(RunConfig):
         help_text, panel = FLAG_HELP.get(f.name, ("", "Other"))
@@ -68,7 +68,7 @@ def _grid_flags(flags: dict[str, Any]) -> dict[str, Any]:
 
 def _check_members(grid) -> None:
     """Every member must be a valid `osig run` before the first one starts (loads torch once)."""
-    from osig_core.config import ConfigError
+    from osig_core.config.run_config import ConfigError
     from osig_core.sweeps.grid import SweepError, _text, flag, members
     from osig_tui.config_flags import build_config
     config = Path(grid.config) if grid.config else None

@@ -32,12 +32,12 @@ WATCH_PARAMETERS = [
 def _name_parts(flags: dict[str, Any], config: Path | None) -> tuple[str, str]:
     """(model, optim) for the new run's directory name, as `osig run` will resolve them."""
     try:
-        from osig_core.config import read_toml
+        from osig_core.config.run_config import read_toml
         toml = read_toml(config) if config is not None else {}
         preset = flags.get("preset") or toml.get("preset")
         base: dict[str, Any] = {}
         if preset:
-            from osig_core.presets import preset_config
+            from osig_core.presets.paper import preset_config
             base = preset_config(preset)
         merged = {**base, **toml, **{k: v for k, v in flags.items() if v is not None}}
         return str(merged.get("model") or "mlp"), str(merged.get("optim") or "gd")

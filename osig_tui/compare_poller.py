@@ -5,7 +5,7 @@ A ComparePoller follows a sweep directory (its sweep.json names the members, inc
 started yet) or a list of run directories. Each poll reads only the scalars each run wrote since
 the last one (through the store reader) and returns a CompareState, or None when nothing changed.
 Sharpness is divided by the threshold recorded beside it (2/η for GD, so every run's edge is 1), as
-`osig compare` does (osig_core.runs_compare); adaptive optimizers' preconditioned sharpness is used
+`osig compare` does (osig_core.sweeps.compare); adaptive optimizers' preconditioned sharpness is used
 where recorded, as on the dashboard.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from osig_core.runs_compare import differing_settings
+from osig_core.sweeps.compare import differing_settings
 from osig_core.store import layout as L
 from osig_core.store.reader import LIVE_STATUSES, RunReader
 from osig_core.sweeps import manifest as M

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import typer
 
-from osig_core.config import RunConfig
+from osig_core.config.run_config import RunConfig
 
 # field -> (help, panel)
 FLAG_HELP: dict[str, tuple[str, str]] = {
@@ -95,7 +95,7 @@ def _plugin_note(field: str) -> str:
     import sys
     if field not in _PLUGIN_KINDS or not {"-h", "--help"} & set(sys.argv[1:]):
         return ""
-    from osig_core.catalog import plugins
+    from osig_core.components.catalog import plugins
     found = [e.name for e in plugins(_PLUGIN_KINDS[field])]
     return f" Installed plugins: {', '.join(found)}." if found else ""
 
@@ -106,7 +106,7 @@ _NONE_DEFAULTS = {"track": "all samples", "sharpness_subset": "all samples"}  # 
 def _default_text(f: dataclasses.Field) -> str | bool:
     """`--help`'s "[default: ...]" for a config flag (the flag itself defaults to None so that we know
     what was given): RunConfig's default, then the models whose CPU defaults differ from it."""
-    from osig_core.config import CPU_MODEL_DEFAULTS, CPU_WIDTHS
+    from osig_core.config.run_config import CPU_MODEL_DEFAULTS, CPU_WIDTHS
     value = f.default_factory() if f.default is dataclasses.MISSING else f.default
     if isinstance(value, bool):
         text = "on" if value else "off"
@@ -146,16 +146,16 @@ def with_config_flags(extra: list[inspect.Parameter]):
 
 def build_config(flags: dict[str, Any], config_path: Path | None) -> RunConfig:
     """preset < TOML < explicit flags; then validate."""
-    from osig_core.config import read_toml
+    from osig_core.config.run_config import read_toml
     given = {k: v for k, v in flags.items() if k in RunConfig.field_names() and v is not None}
     toml = read_toml(config_path) if config_path is not None else {}
     base: dict[str, Any] = {}
     preset = given.get("preset") or toml.get("preset")
     if preset is not None and not isinstance(preset, str):
-        from osig_core.config import ConfigError
+        from osig_core.config.run_config import ConfigError
         raise ConfigError(f"{config_path}: 'preset' must be a preset name (a string; see `osig presets`), got {type(preset).__name__}")
     if preset:
-        from osig_core.presets import preset_config
+        from osig_core.presets.paper import preset_config
         base.update(preset_config(preset))
     merged = {**base, **toml}
     if not preset:  # a preset is a whole experiment: a model's CPU defaults would change it
@@ -166,13 +166,13 @@ def build_config(flags: dict[str, Any], config_path: Path | None) -> RunConfig:
 
 
 def _model_defaults(chosen: dict[str, Any]) -> dict[str, Any]:
-    """The chosen model's CPU defaults (osig_core.config.CPU_MODEL_DEFAULTS) when it runs on a CPU."""
-    from osig_core.config import CPU_MODEL_DEFAULTS, cpu_model_defaults
+    """The chosen model's CPU defaults (osig_core.config.run_config.CPU_MODEL_DEFAULTS) when it runs on a CPU."""
+    from osig_core.config.run_config import CPU_MODEL_DEFAULTS, cpu_model_defaults
     model, device = chosen.get("model", RunConfig.model), chosen.get("device", RunConfig.device)
     if not isinstance(model, str) or model not in CPU_MODEL_DEFAULTS or not isinstance(device, str):
         return {}
     if device == "auto":
-        from osig_core.setup import resolve_device  # torch: only for a model that has CPU defaults
+        from osig_core.components.build import resolve_device  # torch: only for a model that has CPU defaults
         device = resolve_device(device).type
     return cpu_model_defaults(model, "cuda" if device.startswith("cuda") else device)
 

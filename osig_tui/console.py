@@ -85,7 +85,7 @@ def print_summary(run) -> None:
                 band = sharpness_band(m)
                 if band:
                     t.add_row("sharpness band", band)
-    from osig_core.cost import active_seconds, cost_shares, format_shares, steps_per_second
+    from osig_core.store.cost import active_seconds, cost_shares, format_shares, steps_per_second
     rate, active = steps_per_second(m.get("step_time")), active_seconds(m)
     if rate:
         t.add_row("steps/s", f"{rate:.3g} (last {min(len(m['step']), 50)} steps)")

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from osig_core.config import RunConfig
-from osig_core.runs import default_run_dir, prepare_run_dir
+from osig_core.config.run_config import RunConfig
+from osig_core.store.run_dirs import default_run_dir, prepare_run_dir
 
 
 def launch_distributed(cfg: RunConfig, run_dir: Path | None, force: bool, quiet: bool) -> int:

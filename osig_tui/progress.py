@@ -1,6 +1,6 @@
 """The rich progress bar of `osig run`: loss, steps/s, active time and ETA; silent with --quiet.
 
-Steps/s is osig_core.cost.steps_per_second over the recent steps' step_time, the figure the
+Steps/s is osig_core.store.cost.steps_per_second over the recent steps' step_time, the figure the
 summary and the monitor show too; the time shown is the run's active time (pauses excluded). When
 a step takes long (step 0, a sharpness estimate on a big model) the bar says what is running.
 """
@@ -12,7 +12,7 @@ from collections import deque
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
 from rich.text import Text
 
-from osig_core.cost import RATE_WINDOW, steps_per_second
+from osig_core.store.cost import RATE_WINDOW, steps_per_second
 from osig_tui.console import err, safe
 
 SLOW_STEP_S = 1.0  # say what is running once a step has taken this long

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from osig_core.catalog import outside_code
-from osig_core.config import ConfigError, RunConfig
+from osig_core.components.catalog import outside_code
+from osig_core.config.run_config import ConfigError, RunConfig
 from osig_core.store.layout import CONFIG_FILE
 from osig_tui import console as C
 
 
 def outside_code_of(run_dir: Path) -> list[str]:
-    """The lines osig_core.catalog.outside_code gives for the run's names; none where config.json
+    """The lines osig_core.components.catalog.outside_code gives for the run's names; none where config.json
     cannot be read (the resume itself then says why) or the run is an osig.Monitor run (not resumable here)."""
     try:
         doc = json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from osig_core.activity import current_activity
+from osig_core.store.activity import current_activity
 from osig_core.groups.extremes import clean_delta, top_k_extremes
 from osig_core.store.layout import RunStoreError
 from osig_core.store.reader import LIVE_STATUSES, RunReader
@@ -35,7 +35,7 @@ class Progress:
     last_step: int | None
     total_steps: int
     device: str
-    rate: float | None  # steps/s over the recent steps (osig_core.cost.steps_per_second)
+    rate: float | None  # steps/s over the recent steps (osig_core.store.cost.steps_per_second)
     history: History
     events: tuple[dict, ...] = ()
     activity: str | None = None  # what a live run is doing in a step that takes long ("step 0: sharpness estimate, HVP 5 of ≤ 20 (12 s)")

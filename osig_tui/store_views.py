@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from osig_core.cost import cost_shares, format_shares, steps_per_second
+from osig_core.store.cost import cost_shares, format_shares, steps_per_second
 from osig_core.groups.pair_summary import PairSummary, summarize_pair
 from osig_core.store.reader import RunReader
 
@@ -107,7 +107,7 @@ class History:
         return float(v[-1]) if len(v) else None
 
     def rate(self, live: bool = True) -> float | None:
-        """Steps per second over the recent steps, computed as everywhere else (osig_core.cost):
+        """Steps per second over the recent steps, computed as everywhere else (osig_core.store.cost):
         the same figure live and in a replay, and a pause never drags it down."""
         return steps_per_second(self.values.get("step_time"))
 

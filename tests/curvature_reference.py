@@ -8,7 +8,7 @@ from torch import nn
 from torch.func import functional_call
 
 from osig_core.instruments.hvp import flatten, trainable, unflatten
-from osig_core.losses import per_sample_loss
+from osig_core.problem.losses import per_sample_loss
 
 
 class ManualBatchNorm(nn.Module):

@@ -1,7 +1,7 @@
-"""Instruments built from a RunConfig the way `osig run` builds them (osig_core/engine_inputs.py)."""
+"""Instruments built from a RunConfig the way `osig run` builds them (osig_core/engine/inputs.py)."""
 from __future__ import annotations
 
-from osig_core.engine_inputs import instrument_settings, problem_of
+from osig_core.engine.inputs import instrument_settings, problem_of
 from osig_core.instruments.per_sample import PerSampleInstrument
 from osig_core.instruments.probes import ProbeInstrument
 from osig_core.instruments.sharpness import SharpnessInstrument

@@ -1,5 +1,5 @@
 """No silent waits: while a step takes long, `osig run`'s bar and the monitor say what is running
-("step 0: sharpness estimate, HVP 5 of ≤ 20"), from what the engine publishes (osig_core.activity)."""
+("step 0: sharpness estimate, HVP 5 of ≤ 20"), from what the engine publishes (osig_core.store.activity)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.synthetic_run import start_run
 from fixtures.waiting import wait_until
-from osig_core.activity import Activity, current_activity
+from osig_core.store.activity import Activity, current_activity
 from osig_core.store import layout as L
 from osig_core.store.reader import RunReader
 
@@ -107,7 +107,7 @@ def _say(run_dir, step: int, text: str, seconds_ago: float) -> None:
 
 
 def test_the_monitor_says_what_a_long_step_0_is_doing_instead_of_no_steps_yet(tmp_path, monkeypatch):
-    import osig_core.activity as A
+    import osig_core.store.activity as A
     from osig_tui.store_poller import StorePoller
     from osig_tui.widgets.header import header_text
     now = time.time()  # the reader's clock stands still, so a slow poll cannot change the seconds shown

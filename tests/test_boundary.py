@@ -19,31 +19,31 @@ UI_PACKAGES = {"textual", "textual_image", "textual_plotext", "rich", "typer"}
 # through osig.train / osig.resume, which import them when called.
 TUI_MAY_IMPORT = {
     "osig_core": "the public API: RunConfig, ConfigError, train, resume, open_run (lazily loaded)",
-    "osig_core.config": "RunConfig, ConfigError, the flags' defaults and help, read_toml",
-    "osig_core.errors": "ConfigError at its home (osig_core.config re-exports it)",
-    "osig_core.catalog": "the names `--help` and `osig list` show, without importing torch",
+    "osig_core.config.run_config": "RunConfig, ConfigError, the flags' defaults and help, read_toml",
+    "osig_core.errors": "ConfigError at its home (osig_core.config.run_config re-exports it)",
+    "osig_core.components.catalog": "the names `--help` and `osig list` show, without importing torch",
     "osig_core.store.layout": "the run directory's file names and RunStoreError",
     "osig_core.store.reader": "RunReader: every number the monitor shows",
     "osig_core.groups.*": "numpy-only pair analysis of stored losses (`osig watch`, `osig groups`)",
-    "osig_core.cost": "step rates and cost shares from stored timings",
-    "osig_core.activity": "what the engine is busy with, read from the store",
-    "osig_core.presets": "--preset NAME into settings",
-    "osig_core.export": "`osig export` (csv, npz)",
-    "osig_core.export_tensorboard": "`osig export --format tensorboard`",
+    "osig_core.store.cost": "step rates and cost shares from stored timings",
+    "osig_core.store.activity": "what the engine is busy with, read from the store",
+    "osig_core.presets.paper": "--preset NAME into settings",
+    "osig_core.export.tables": "`osig export` (csv, npz)",
+    "osig_core.export.tensorboard": "`osig export --format tensorboard`",
     "osig_core.report": "`osig report`",
     "osig_core.report.reproduce": "`osig reproduce`",
-    "osig_core.data.availability": "whether a suite's data is on disk, before `osig reproduce` starts",
-    "osig_core.gpu_estimate": "`osig reproduce --data cifar10`'s expected time",
-    "osig_core.setup": "resolve_device, to pick a model's CPU defaults",
-    "osig_core.runs": "default_run_dir and prepare_run_dir, before `--nproc` launches the ranks",
+    "osig_core.presets.availability": "whether a suite's data is on disk, before `osig reproduce` starts",
+    "osig_core.presets.gpu_estimate": "`osig reproduce --data cifar10`'s expected time",
+    "osig_core.components.build": "resolve_device, to pick a model's CPU defaults",
+    "osig_core.store.run_dirs": "default_run_dir and prepare_run_dir, before `--nproc` launches the ranks",
     "osig_core.sweeps.*": "`osig sweep`: grids, manifests and the process pool",
-    "osig_core.runs_compare": "`osig compare`",
+    "osig_core.sweeps.compare": "`osig compare`",
 }
 # The live monitor (`osig watch`): these modules read runs through the store and groups only.
 MONITOR_MODULES = ("osig_tui.app", "osig_tui.app_bindings", "osig_tui.screens", "osig_tui.widgets",
                    "osig_tui.store_poller", "osig_tui.store_views", "osig_tui.lifecycle")
-MONITOR_MAY_IMPORT = {"osig_core.store.layout", "osig_core.store.reader", "osig_core.groups.*", "osig_core.cost",
-                      "osig_core.activity", "osig_core.config"}
+MONITOR_MAY_IMPORT = {"osig_core.store.layout", "osig_core.store.reader", "osig_core.groups.*", "osig_core.store.cost",
+                      "osig_core.store.activity", "osig_core.config.run_config"}
 
 
 def _allowed(module: str, allowed) -> bool:
@@ -75,7 +75,7 @@ def test_osig_core_never_imports_the_ui_stack():
 
 
 def test_importing_the_engine_loads_no_ui_module():
-    code = ("import sys, osig_core, osig_core.engine, osig_core.groups.detector; "
+    code = ("import sys, osig_core, osig_core.engine.training, osig_core.groups.detector; "
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(UI_PACKAGES)!r}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -83,7 +83,7 @@ def test_importing_the_engine_loads_no_ui_module():
 
 def test_the_monitor_does_not_load_the_training_engine():
     code = ("import sys, osig_tui.app, osig_tui.store_poller; "
-            "print(sorted(m for m in sys.modules if m in ('osig_core.engine', 'osig_core.passes', 'osig_core.gradients')))")
+            "print(sorted(m for m in sys.modules if m in ('osig_core.engine.training', 'osig_core.problem.passes', 'osig_core.engine.gradients')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

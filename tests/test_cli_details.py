@@ -27,7 +27,7 @@ def test_run_help_shows_defaults_and_no_typer_noise(cli):
         assert row and row.group(3).split(";")[0] == default, (flag, row and row.group(0))
     assert "--compile/--no-compile torch.compile the model. [default: off]" in text
     # a model's CPU defaults are listed where they differ
-    from osig_core.config import CPU_MODEL_DEFAULTS
+    from osig_core.config.run_config import CPU_MODEL_DEFAULTS
     every = CPU_MODEL_DEFAULTS["vgg11"]["sharpness_every"]
     assert f"Estimate the sharpness every K steps (0 = off). [default: 0; on CPU vgg11 {every}]" in text
     for noise in ("<bool>", "<str>", "<int>", "<float>", "<path>", "{run}"):

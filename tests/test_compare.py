@@ -1,4 +1,4 @@
-"""`osig compare` and osig_core.runs_compare: the numbers of each row against the stored data, what
+"""`osig compare` and osig_core.sweeps.compare: the numbers of each row against the stored data, what
 differs between runs, sweeps expanding to their members, --json / --png, bad arguments as one sentence,
 and no torch on the way (each run here is written by the synthetic fixture, no training)."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from fixtures.synthetic_run import write_run
 from fixtures.light_cli import run_light
-from osig_core.runs_compare import differing_settings, label, run_paths, summarize_runs
+from osig_core.sweeps.compare import differing_settings, label, run_paths, summarize_runs
 from osig_core.sweeps import manifest as M
 from osig_core.sweeps.grid import parse_grid
 

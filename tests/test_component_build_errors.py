@@ -12,7 +12,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 import osig_core as osig
-from osig_core.catalog import outside_code
+from osig_core.components.catalog import outside_code
 
 NETS = '''
 import sys
@@ -66,7 +66,7 @@ def test_a_factory_that_raises_is_one_sentence_naming_the_setting(mods, cli, fla
 
 def test_an_optimizer_entry_point_that_raises_is_one_sentence(mods, cli, monkeypatch):
     ep = EntryPoint(name="flaky", value="buildmods.nets:flaky_opt", group="osig.optimizers")
-    monkeypatch.setattr("osig_core.plugins.entry_points", lambda kind: [ep] if kind == "optimizers" else [])
+    monkeypatch.setattr("osig_core.components.plugins.entry_points", lambda kind: [ep] if kind == "optimizers" else [])
     code, _, err = cli("run", "--optim", "flaky", "--steps", "1", "--n", "40", "--run-dir", mods / "bad", "--quiet")
     assert code == 2 and "--optim flaky failed: this optimizer needs a GPU." in err and "Traceback" not in err, err
 
@@ -78,7 +78,7 @@ def test_outside_code_names_only_what_imports_code_from_outside_osig(monkeypatch
         "--model buildmods.nets:make: imports the module buildmods.nets and calls make",
         "--data buildmods.data:blobs: imports the module buildmods.data and calls blobs"]
     ep = EntryPoint(name="lion", value="tinyplug:Lion", group="osig.optimizers")
-    monkeypatch.setattr("osig_core.catalog.entry_points", lambda kind: [ep] if kind == "optimizers" else [])
+    monkeypatch.setattr("osig_core.components.catalog.entry_points", lambda kind: [ep] if kind == "optimizers" else [])
     assert outside_code("mlp", "synthetic", "lion") == ["--optim lion: loads the osig.optimizers entry point tinyplug:Lion"]
 
 

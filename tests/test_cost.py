@@ -1,6 +1,6 @@
 """What each instrument costs, and steps/s computed one way: the engine stores `step_time` and
 `time_<part>` per step; `osig show`, the progress bar and the monitor state the shares and the rate
-from them (osig_core.cost). No test here depends on how fast the machine is."""
+from them (osig_core.store.cost). No test here depends on how fast the machine is."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from osig_core import cost as cost_mod
-from osig_core.cost import StepClock, active_seconds, cost_shares, format_shares, steps_per_second
+from osig_core.store import cost as cost_mod
+from osig_core.store.cost import StepClock, active_seconds, cost_shares, format_shares, steps_per_second
 
 
 class FakeTime:
@@ -133,7 +133,7 @@ def test_time_paused_counts_towards_no_step(tmp_path, monkeypatch):
     import time as real
 
     import osig_core as osig
-    from osig_core import engine as engine_mod
+    from osig_core.engine import training as engine_mod
 
     class PauseClock:
         offset = 0.0

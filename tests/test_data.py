@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from osig_core.config import RunConfig
+from osig_core.config.run_config import RunConfig
 from osig_core.data import cifar10, fashion_mnist, synthetic
 from osig_core.data.base import Dataset, DataError
-from osig_core.registry import DATASETS, dataset_arg, dataset_base_name
+from osig_core.components.registry import DATASETS, dataset_arg, dataset_base_name
 
 DEBIAN_FMNIST = Path("/usr/share/datasets/fashion-mnist")
 

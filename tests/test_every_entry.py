@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import osig_core as osig
-from osig_core.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
+from osig_core.components.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
 
 MODEL_DATA = {"mlp": "synthetic", "cnn": "synthetic", "vgg11": "synthetic", "vgg11-bn": "synthetic",
               "resnet18": "synthetic", "vit": "synthetic", "gpt": "text", "linear2": "toy-linear"}

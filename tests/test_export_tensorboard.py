@@ -17,10 +17,10 @@ pytest.importorskip("tensorboard", reason='pip install "osig[tensorboard]"')
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
 import osig_core as osig  # noqa: E402
-from osig_core.config import RunConfig  # noqa: E402
-from osig_core.export_tensorboard import GAP  # noqa: E402
+from osig_core.config.run_config import RunConfig  # noqa: E402
+from osig_core.export.tensorboard import GAP  # noqa: E402
 from osig_core.groups.extremes import clean_delta, extremes_record, top_k_extremes  # noqa: E402
-from osig_core.step_measurements import tag_for  # noqa: E402
+from osig_core.export.step_measurements import tag_for  # noqa: E402
 from osig_core.store import FORMAT_VERSION, RunWriter  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
@@ -71,7 +71,7 @@ def _write(path: Path, kind: str = "image") -> Path:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    from osig_core.export_tensorboard import export_tensorboard
+    from osig_core.export.tensorboard import export_tensorboard
     base = tmp_path_factory.mktemp("tb")
     run = osig.open_run(_write(base / "r1"))
     export_tensorboard(run, base / "tb", k=3)
@@ -204,7 +204,7 @@ def test_without_tensorboard_the_export_says_what_to_install(cli, tmp_path, monk
 
 def test_a_full_disk_leaves_no_event_file(cli, tmp_path, monkeypatch):
     import errno
-    import osig_core.export_tensorboard as ex
+    import osig_core.export.tensorboard as ex
     run = _write(tmp_path / "r5")
 
     def full(run, f, k):
@@ -229,7 +229,7 @@ def test_the_export_loads_no_torch(tmp_path):
 
 def test_the_event_checksum_is_tensorboards():
     from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as reference
-    from osig_core.crc32c import masked_crc32c
+    from osig_core.export.crc32c import masked_crc32c
     rng = np.random.default_rng(0)
     for n in (0, 1, 3, 4, 255, 256, 257, 1000, 4099, 40_000):
         data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()

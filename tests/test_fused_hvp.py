@@ -10,9 +10,9 @@ from torch import nn
 
 import osig_core as osig
 from curvature_reference import exact_hessian, tiny_dataset
-from osig_core.gradients import Gradients
+from osig_core.engine.gradients import Gradients
 from osig_core.instruments.hvp import LossHessian, flat_params
-from osig_core.passes import full_batch_gradient
+from osig_core.problem.passes import full_batch_gradient
 
 
 def tiny(bn: bool, seed: int = 0, n: int = 50):

@@ -12,8 +12,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from osig_core.config import ConfigError, RunConfig, read_toml
-from osig_core.registry import DATASETS, MODELS, OPTIMIZERS
+from osig_core.config.run_config import ConfigError, RunConfig, read_toml
+from osig_core.components.registry import DATASETS, MODELS, OPTIMIZERS
 from osig_tui.config_flags import build_config
 
 SETTINGS = settings(max_examples=int(os.environ.get("OSIG_FUZZ_EXAMPLES", 80)), deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from osig_core.config import ConfigError, RunConfig
+from osig_core.config.run_config import ConfigError, RunConfig
 from osig_core.data.base import DataError
 from osig_core.data.npz import build as build_npz
 from osig_core.data.text import MIN_LENGTH, build as build_text

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import osig_core as osig
-from osig_core.config import ConfigError
+from osig_core.config.run_config import ConfigError
 from osig_core.data.base import DataError
-from osig_core.export import export_csv, export_npz
+from osig_core.export.tables import export_csv, export_npz
 from osig_core.store import RunStoreError
 from osig_core.store.checkpoint import load_checkpoint
 

@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import device_parity as P  # noqa: E402
 
-from osig_core.passes import PassResult  # noqa: E402
+from osig_core.problem.passes import PassResult  # noqa: E402
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -1,7 +1,7 @@
 """The command osig is known by, `osig run --model vgg11 --optim gd` (and `osig watch` with the same
 flags), shows the paper's Figure 1 on CPU with no other flag: the sharpness starts below 2/eta, rises
 to it and hovers there while the loss keeps falling unevenly, and opposing pairs appear. The
-model's CPU defaults (osig_core.config.CPU_MODEL_DEFAULTS) make that true; this checks them on
+model's CPU defaults (osig_core.config.run_config.CPU_MODEL_DEFAULTS) make that true; this checks them on
 exactly that command line, with --steps shortened to what the picture needs."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 import osig_core as osig
 from fixtures.waiting import HANG_S
-from osig_core.config import CPU_MODEL_DEFAULTS
+from osig_core.config.run_config import CPU_MODEL_DEFAULTS
 from osig_tui.config_flags import build_config
 
 STEPS = 150  # the default run reaches 2/eta by step ~70; by 150 it has hovered there for ~80 steps

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import osig_core as osig
-from osig_core.config import ConfigError
+from osig_core.config.run_config import ConfigError
 
 SMALL = ["--model", "mlp", "--width", "0.05", "--n", "40", "--n-test", "20", "--steps", "2", "--eval-every", "0",
          "--checkpoint-every", "0", "--quiet"]

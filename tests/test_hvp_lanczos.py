@@ -10,7 +10,7 @@ from torch import nn
 from curvature_reference import exact_hessian
 from osig_core.instruments.hvp import HVP_METHODS, LossHessian, flat_params, flatten, unflatten
 from osig_core.instruments.lanczos import lanczos_top, power_iteration, warm_start_vector
-from osig_core.losses import per_sample_loss
+from osig_core.problem.losses import per_sample_loss
 
 
 def tanh_mlp(seed=0) -> nn.Module:

@@ -10,23 +10,23 @@ import torch
 from torch import nn
 
 import osig_core as osig
-from osig_core.config import RunConfig
-from osig_core.engine_inputs import instrument_settings, recorder_settings
+from osig_core.config.run_config import RunConfig
+from osig_core.engine.inputs import instrument_settings, recorder_settings
 from osig_core.instruments.inputs import PerSampleSettings, ProbeSettings, SharpnessSettings
-from osig_core.recording import RecorderSettings
+from osig_core.loop.recording import RecorderSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("osig_core/instruments", "osig_core/groups")
 
 
 def _config_reads(path: Path) -> list[str]:
-    """`cfg.X` reads and imports of RunConfig / osig_core.config in one module."""
+    """`cfg.X` reads and imports of RunConfig / osig_core.config.run_config in one module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "cfg":
             out.append(f"line {node.lineno}: cfg.{node.attr}")
-        elif isinstance(node, ast.ImportFrom) and node.module == "osig_core.config":
+        elif isinstance(node, ast.ImportFrom) and node.module == "osig_core.config.run_config":
             out += [f"line {node.lineno}: imports {a.name}" for a in node.names if a.name == "RunConfig"]
         elif isinstance(node, ast.Name) and node.id == "RunConfig":
             out.append(f"line {node.lineno}: RunConfig")
@@ -84,11 +84,11 @@ def test_the_layers_of_the_step():
     driver; the core knows no driver and no RunConfig; both drivers use the core (docs/architecture.md)."""
     from import_graph import import_graph
     graph = import_graph()
-    drivers = ("osig_core.engine", "osig_core.engine_inputs", "osig_core.monitor", "osig_core.api")
+    drivers = ("osig_core.engine.training", "osig_core.engine.inputs", "osig_core.monitor.driver", "osig_core.api")
 
     def reaches(prefix: str, banned: tuple[str, ...]) -> list[str]:
         return sorted(f"{m} imports {t}" for m, targets in graph.items() if m.startswith(prefix)
                       for t in targets if t.startswith(banned))
-    assert reaches("osig_core.instruments", drivers + ("osig_core.loop", "osig_core.config", "osig_core.recording")) == []
-    assert reaches("osig_core.loop", drivers + ("osig_core.config",)) == []
-    assert "osig_core.loop.core" in graph["osig_core.engine"] and "osig_core.loop.core" in graph["osig_core.monitor"]
+    assert reaches("osig_core.instruments", drivers + ("osig_core.loop", "osig_core.config.run_config", "osig_core.loop.recording")) == []
+    assert reaches("osig_core.loop", drivers + ("osig_core.config.run_config",)) == []
+    assert "osig_core.loop.core" in graph["osig_core.engine.training"] and "osig_core.loop.core" in graph["osig_core.monitor.driver"]

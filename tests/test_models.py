@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from osig_core.data.base import DataError, Dataset
-from osig_core.losses import per_sample_loss
-from osig_core.registry import MODELS
+from osig_core.problem.losses import per_sample_loss
+from osig_core.components.registry import MODELS
 
 
 def image_data(channels: int = 3, size: int = 32, n: int = 4, classes: int = 10) -> Dataset:

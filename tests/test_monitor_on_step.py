@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import osig_core as osig
-from osig_core.config import ConfigError
+from osig_core.config.run_config import ConfigError
 
 
 def _setup(seed=0, n=48):

@@ -16,7 +16,7 @@ STEPS = 42  # per-sample curvature at 0, 20 and 40; the first opposing pair near
 
 
 def data():
-    from osig_core.registry import DATASETS
+    from osig_core.components.registry import DATASETS
     d = DATASETS["synthetic"](osig.RunConfig(n=120, n_test=10), None)  # planted opposing signals: pairs
     return d.x.reshape(d.n, -1), d.y, d.classes
 

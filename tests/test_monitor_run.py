@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import osig_core as osig
-from osig_core.config import ConfigError
+from osig_core.config.run_config import ConfigError
 from osig_core.store.reader import RunReader
 
 
@@ -42,7 +42,7 @@ def sgd_steps(mon, model, opt, x, y, k):
 @pytest.fixture(scope="module")
 def pairs_run(tmp_path_factory):
     """Full-batch GD on osig's synthetic images (planted opposing signals) in the user's own loop."""
-    from osig_core.registry import DATASETS
+    from osig_core.components.registry import DATASETS
     d = DATASETS["synthetic"](osig.RunConfig(n=300, n_test=10), None)
     torch.manual_seed(0)
     model = Net(d.x[0].numel(), len(d.classes), 64)

@@ -1,13 +1,16 @@
 """Optimizer registry: updates against hand-computed numbers, thresholds, and state round trips."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from osig_core.config import RunConfig
-from osig_core.registry import OPTIMIZERS
+from osig_core.config.run_config import RunConfig
+from osig_core.components.registry import OPTIMIZERS
+from osig_core.engine.inputs import optimizer_view
 
 
 def make(name: str, params, **cfg):
@@ -125,8 +128,16 @@ def test_adam_first_step_and_torch_reference():
     assert OPTIMIZERS["adam"].preconditioned and not OPTIMIZERS["gd"].preconditioned
 
 
+def _threshold(name: str, **cfg) -> float | None:
+    """What `osig run` compares sharpness with: the rule read off the built optimizer's param_groups."""
+    view = optimizer_view(RunConfig(optim=name, **cfg), make(name, [torch.nn.Parameter(torch.zeros(2))], **cfg),
+                          OPTIMIZERS[name])
+    value = view.threshold()
+    return None if math.isnan(value) else value
+
+
 def test_threshold_formulas():
-    th = lambda name, **cfg: OPTIMIZERS[name].threshold(RunConfig(optim=name, **cfg))  # noqa: E731
+    th = _threshold
     assert th("gd", lr=0.05) == pytest.approx(40.0)
     assert th("sgd", lr=0.1, momentum=0.9) == pytest.approx(38.0)
     assert th("sgd", lr=0.1, momentum=0.9, dampening=0.9) == pytest.approx(380.0)
@@ -138,7 +149,7 @@ def test_threshold_formulas():
 def test_heavy_ball_threshold_is_the_stability_edge_on_a_quadratic(beta, tau):
     """Independent check: GD+momentum on L = lam/2 theta^2 converges just below the threshold, diverges above."""
     lr = 0.1
-    edge = OPTIMIZERS["sgd"].threshold(RunConfig(optim="sgd", lr=lr, momentum=beta, dampening=tau))
+    edge = _threshold("sgd", lr=lr, momentum=beta, dampening=tau)
     for factor, stable in ((0.97, True), (1.03, False)):
         lam = factor * edge
         p = torch.nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
@@ -197,3 +208,14 @@ def test_state_round_trip_through_safetensors_continues_identically(name, cfg):
     opt2.load_state_dict(sd)
     _train(model2, opt2, 3, start=3)
     assert all(torch.equal(a, b) for a, b in zip(uninterrupted, model2.parameters()))
+
+
+def test_the_run_threshold_follows_an_lr_changed_in_param_groups():
+    """One rule for both drivers: `osig run`'s threshold is read from param_groups at each step, as
+    osig.Monitor's is, so an lr changed mid-run (a schedule, a plugin) moves 2/eta with it."""
+    cfg = RunConfig(optim="gd", lr=0.1)
+    opt = make("gd", [torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    view = optimizer_view(cfg, opt, OPTIMIZERS["gd"])
+    assert view.threshold() == pytest.approx(20.0)
+    opt.param_groups[0]["lr"] = 0.05
+    assert view.threshold() == pytest.approx(40.0)

@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 from curvature_reference import exact_hessian, tiny_dataset
-from osig_core.config import RunConfig
+from osig_core.config.run_config import RunConfig
 from instrument_inputs import per_sample_for
 from osig_core.instruments.inputs import Links, OptimizerView, SharpnessLink, StepInputs
 from osig_core.instruments.per_sample import RANDOM_GROUP
-from osig_core.losses import per_sample_loss
+from osig_core.problem.losses import per_sample_loss
 
 
 def setup(bn=False, n=40, seed=0):

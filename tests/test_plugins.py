@@ -105,7 +105,7 @@ def test_torch_optimizer_by_name_with_extra_arguments(mods, cli):
     m = run.metrics()
     np.testing.assert_allclose(m["threshold"], 38.0 / 0.01)  # AdamW: (2 + 2 beta1) / ((1 - beta1) lr)
     assert np.isfinite(m["precond_sharpness"][1])
-    from osig_core.setup import build_optimizer
+    from osig_core.components.build import build_optimizer
     opt = build_optimizer(run.config, run.model())
     assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]["weight_decay"] == 0.1
 
@@ -157,7 +157,7 @@ def test_listing_and_help_do_not_import_torch():
 
 
 def test_opt_args_round_trip_through_toml(tmp_path):
-    from osig_core.config import RunConfig, read_toml
+    from osig_core.config.run_config import RunConfig, read_toml
     (tmp_path / "c.toml").write_text('optim = "torch:AdamW"\n[opt_args]\nweight_decay = 0.1\n')
     cfg = RunConfig.from_dict(read_toml(tmp_path / "c.toml")).validate()
     assert json.loads(cfg.opt_args) == {"weight_decay": 0.1}

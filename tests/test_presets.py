@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from osig_core.config import ConfigError, RunConfig
-from osig_core.presets import PRESET_LIST, PRESETS, SCALES, parse_preset, preset_config
+from osig_core.config.run_config import ConfigError, RunConfig
+from osig_core.presets.paper import PRESET_LIST, PRESETS, SCALES, parse_preset, preset_config
 
 PAPER_PRESETS = ["fig1-gd", "fig3-chebyshev", "fig5-probes", "fig36-half-up", "fig6-sgd", "fig6b-optimizers",
                  "fig38-linear", "appF-splitsgd", "appB-text", "appD-layers"]

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from curvature_reference import tiny_dataset
-from osig_core.config import RunConfig
+from osig_core.config.run_config import RunConfig
 from instrument_inputs import probes_for
 from osig_core.instruments.inputs import OptimizerView, StepInputs
 from osig_core.instruments.probes import PROBE_COLOURS, probe_image
@@ -115,7 +115,7 @@ def test_repeated_probe_flag_records_every_probe(cli, tmp_path):
 def test_feature_probe_is_the_planted_signal_as_the_data_carries_it():
     """`feature:sky` on the synthetic data is what separates sky images from the others of their class:
     checked against the data itself (mean of carriers minus mean of non-carriers, per class)."""
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
     from osig_core.data import synthetic
     data = synthetic.build(RunConfig(n=3000, n_test=10), None)
     for feature, cls in (("sky", "airplane"), ("grass", "deer")):
@@ -130,7 +130,7 @@ def test_feature_probe_is_the_planted_signal_as_the_data_carries_it():
 
 
 def test_feature_probe_errors_are_one_sentence():
-    from osig_core.config import ConfigError
+    from osig_core.config.run_config import ConfigError
     from osig_core.data import synthetic
     from osig_core.data.base import DataError
     data = synthetic.build(RunConfig(n=20, n_test=10), None)
@@ -145,7 +145,7 @@ def test_feature_probe_errors_are_one_sentence():
 def test_head_scale_shrinks_only_the_output_layer_and_lowers_the_sharpness():
     from osig_core.data import synthetic
     from osig_core.instruments.hvp import LossHessian
-    from osig_core.setup import build_model
+    from osig_core.components.build import build_model
     data = synthetic.build(RunConfig(n=200, n_test=10), None)
     base = build_model(RunConfig(model="mlp", width=0.1), data)
     half = build_model(RunConfig(model="mlp", width=0.1, head_scale=0.5), data)

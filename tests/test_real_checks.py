@@ -130,7 +130,7 @@ def test_pair_check_starts_at_the_onset():
 def test_gpu_estimate_scales_as_the_work_does():
     """The documented figures (VGG-11: 0.913 GFLOP per image trained, 30 HVPs of ~2 gradients per estimate,
     50 TFLOP/s, 10 ms per step) written out by hand, and the estimate grows with each kind of work."""
-    from osig_core.gpu_estimate import describe, gpu_seconds
+    from osig_core.presets.gpu_estimate import describe, gpu_seconds
     cfg = {"model": "vgg11", "width": 1.0, "optim": "gd", "n": 1000, "steps": 10, "sharpness_every": 5,
            "sharpness_subset": 100, "eval_every": 0}
     by_hand = (10 * 1000 * 0.9131e9 + 2 * 30 * 2 * 100 * 0.9131e9) / 50e12 + 10 * 0.01

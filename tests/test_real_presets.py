@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from osig_core.config import RunConfig
-from osig_core.presets import PRESETS, preset_config, suite_presets
+from osig_core.config.run_config import RunConfig
+from osig_core.presets.paper import PRESETS, preset_config, suite_presets
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 
@@ -41,7 +41,7 @@ def test_the_real_suites_hold_the_papers_experiments():
                                                      ("cifar-fig1-vgg11", "vgg11-bn", 0.1, 9_231_114),
                                                      ("cifar-fig6-sgd", "vgg11-bn", 0.05, 9_231_114)])
 def test_cifar_presets_at_the_papers_size_build_on_a_tiny_file(cifar_root, name, model, lr, params):
-    from osig_core.setup import build_data, build_model
+    from osig_core.components.build import build_data, build_model
     cfg = RunConfig.from_dict({**preset_config(name), "data_dir": str(cifar_root)}).validate()
     assert (cfg.model, cfg.width, cfg.n, cfg.lr) == (model, 1.0, 50000, lr)
     data = build_data(cfg)  # all 60 images of the tiny file (the preset asks for 50,000)
@@ -67,8 +67,8 @@ def test_training_flops_per_image_are_recounted():
     from torch.utils.flop_counter import FlopCounterMode
 
     from osig_core.data.base import Dataset
-    from osig_core.gpu_estimate import TRAIN_FLOPS_PER_IMAGE
-    from osig_core.registry import MODELS
+    from osig_core.presets.gpu_estimate import TRAIN_FLOPS_PER_IMAGE
+    from osig_core.components.registry import MODELS
     data = Dataset(name="t", kind="image", x=torch.zeros(2, 3, 32, 32), y=torch.zeros(2, dtype=torch.long),
                    classes=[str(i) for i in range(10)])
     for name in ("resnet18", "vgg11"):

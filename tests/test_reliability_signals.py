@@ -64,7 +64,7 @@ def _assert_matches_uninterrupted(resumed_dir: Path, cfg: osig.RunConfig, refere
     assert a.tobytes() == b.tobytes()  # bit for bit
     ma, mb = ref.metrics(), res.metrics()
     assert set(ma) == set(mb)
-    clocks = {k for k in ma if k in ("time", "step_time") or k.startswith("time_")}  # osig_core.cost's timings
+    clocks = {k for k in ma if k in ("time", "step_time") or k.startswith("time_")}  # osig_core.store.cost's timings
     for key in set(ma) - clocks:  # every recorded scalar but the clock
         np.testing.assert_array_equal(ma[key], mb[key], err_msg=key)
     assert [e for e in ref.pairs_all()] == [e for e in res.pairs_all()]
@@ -278,7 +278,7 @@ def test_a_reader_holding_the_loss_matrix_survives_a_resume(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert reader.stdout.readline().strip() == "13"
-        from osig_core.engine import Engine
+        from osig_core.engine.training import Engine
         engine = Engine(cfg.replace(steps=9), d)  # resume and stop right after the rewind
         engine.start_resume()
         engine.writer.close()

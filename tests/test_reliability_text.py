@@ -60,7 +60,7 @@ def test_safe_renders_control_characters_as_escapes():
 def _hostile_npz(tmp_path) -> tuple:
     """Synthetic pictures saved as an npz whose class names (and file name) are hostile."""
     import osig_core as osig
-    from osig_core.setup import build_data
+    from osig_core.components.build import build_data
     d = build_data(osig.RunConfig(n=100, n_test=50))
     path = tmp_path / "data\x1b[31m[bold]red.npz"
     np.savez(path, x=d.display_images(), y=d.y.numpy(), classes=np.array(HOSTILE))

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from osig_core.presets import suite_presets
+from osig_core.presets.paper import suite_presets
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_reproduce_resumes_instead_of_redoing(tiny_root):
 
 
 def test_reproduce_refuses_a_stored_run_with_other_settings(tiny_root):
-    from osig_core.config import ConfigError
+    from osig_core.config.run_config import ConfigError
     from osig_core.report.reproduce import plan
     root, _ = tiny_root
     with pytest.raises(ConfigError, match="holds a run with other settings"):
@@ -58,7 +58,7 @@ def test_reproduce_refuses_a_stored_run_with_other_settings(tiny_root):
 
 def test_a_run_stopped_midway_is_resumed(tmp_path):
     import osig_core as osig
-    from osig_core.presets import preset_config
+    from osig_core.presets.paper import preset_config
     from osig_core.report.reproduce import plan, run_in_process
     cfg = osig.RunConfig.from_dict(preset_config("fig38-linear:tiny"))
     run_dir = tmp_path / "fig38-linear"
@@ -69,7 +69,7 @@ def test_a_run_stopped_midway_is_resumed(tmp_path):
 
     osig.train(cfg.replace(checkpoint_every=5), run_dir, progress=stop_at_five)
     # checkpoint_every differs from the preset: a stored run with other settings is refused
-    from osig_core.config import ConfigError
+    from osig_core.config.run_config import ConfigError
     with pytest.raises(ConfigError, match="checkpoint_every"):
         plan(tmp_path, "tiny", only=["fig38-linear"])
     osig.train(cfg, run_dir, force=True, progress=stop_at_five)

@@ -103,11 +103,11 @@ def gd_reference(tmp_path_factory):
 
 def _stop_resume_and_compare(cfg, d, stop: int, ref) -> None:
     """Stop a run cleanly after step `stop` (as a signal would), resume it, compare every table with `ref`."""
-    from osig_core.engine import Engine, _start
+    from osig_core.engine.training import Engine, _start
 
     def progress(step, total, scalars):
         if step == stop:
-            engine._stop_signal = "TEST"
+            engine.signals.name = "TEST"
     engine = Engine(cfg, d, progress)
     _start(engine, engine.start_fresh)
     assert engine.run() == "stopped"
@@ -235,7 +235,7 @@ def test_a_truncated_loss_file_resumes_from_a_checkpoint_it_still_covers(cli, tm
 def test_a_checkpoint_from_before_component_states_still_resumes(tmp_path, monkeypatch):
     """Checkpoints written before instrument/detector state was kept resume (the detector is refilled
     from the stored rows), finishing with every step."""
-    from osig_core.engine import Engine, _start
+    from osig_core.engine.training import Engine, _start
     cfg = _config(GD).replace(steps=16, n=200)
     d = tmp_path / "old"
     with monkeypatch.context() as m:
@@ -243,7 +243,7 @@ def test_a_checkpoint_from_before_component_states_still_resumes(tmp_path, monke
 
         def progress(step, total, scalars):
             if step == 11:
-                engine._stop_signal = "TEST"
+                engine.signals.name = "TEST"
         engine = Engine(cfg, d, progress)
         _start(engine, engine.start_fresh)
         assert engine.run() == "stopped"

@@ -11,16 +11,16 @@ import torch
 from torch import nn
 
 from curvature_reference import exact_hessian, tiny_dataset
-from osig_core.config import RunConfig
+from osig_core.config.run_config import RunConfig
 from osig_core.data.base import balanced_subset
-from osig_core.engine_inputs import optimizer_view
+from osig_core.engine.inputs import optimizer_view
 from osig_core.instruments.hvp import flat_params, unflatten
 from osig_core.instruments.inputs import Links, StepInputs
 from instrument_inputs import sharpness_for
 from osig_core.instruments.sharpness import SharpnessInstrument
-from osig_core.losses import per_sample_loss
+from osig_core.problem.losses import per_sample_loss
 from osig_core.optim.base import OptimizerSpec
-from osig_core.registry import OPTIMIZERS
+from osig_core.components.registry import OPTIMIZERS
 
 
 def gd_spec(threshold=None) -> OptimizerSpec:
@@ -262,7 +262,7 @@ def test_instrument_state_survives_a_checkpoint_bit_for_bit(tmp_path):
     after the 'resume' equal the uninterrupted run's exactly (warm-start vectors, generators,
     schedule, reference weights; per-sample curvature uses the restored eigenvector)."""
     from safetensors.torch import load_file, save_file
-    from osig_core.engine_inputs import instruments_for
+    from osig_core.engine.inputs import instruments_for
     model, data = tiny_setup(seed=5)
     cfg = RunConfig(lr=0.2, sharpness_every=2, per_sample_every=5, chunk_size=60, outliers_k=6, seed=3)
     spec = OPTIMIZERS["gd"]

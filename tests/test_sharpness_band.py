@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from curvature_reference import exact_hessian, tiny_dataset
-from osig_core.config import RunConfig
-from osig_core.engine_inputs import optimizer_view
+from osig_core.config.run_config import RunConfig
+from osig_core.engine.inputs import optimizer_view
 from osig_core.instruments.inputs import StepInputs
 from osig_core.instruments.eig_band import BAND_PROBABILITY, mixed_start, upper_bound
 from osig_core.instruments.lanczos import lanczos_top, warm_start_vector

@@ -10,7 +10,7 @@ import torch
 
 import osig_core as osig
 from curvature_reference import exact_hessian
-from osig_core.config import ConfigError, RunConfig
+from osig_core.config.run_config import ConfigError, RunConfig
 from instrument_inputs import sharpness_for
 from osig_core.instruments.inputs import Links
 from osig_core.instruments.sharpness_budget import HVP_COST, ProductBudget

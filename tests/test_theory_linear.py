@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from osig_core.config import RunConfig
-from osig_core.engine_inputs import optimizer_view
+from osig_core.config.run_config import RunConfig
+from osig_core.engine.inputs import optimizer_view
 from osig_core.instruments.inputs import StepInputs
 from instrument_inputs import sharpness_for
-from osig_core.losses import per_sample_loss
-from osig_core.registry import DATASETS, MODELS, OPTIMIZERS, dataset_arg
+from osig_core.problem.losses import per_sample_loss
+from osig_core.components.registry import DATASETS, MODELS, OPTIMIZERS, dataset_arg
 
 DATA = "toy-linear:d1=20,d2=40,alpha=1000,p=0.05,beta_norm=10"
 ALPHA, BETA_NORM = 1000.0, 10.0

@@ -1,1 +1,1 @@
-"""data: one module per dataset, each a plain `build(cfg, arg)`; osig_core.registry names them."""
+"""data: one module per dataset, each a plain `build(cfg, arg)`; osig_core.components.registry names them."""

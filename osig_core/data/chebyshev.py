@@ -15,7 +15,7 @@ import torch
 from osig_core.data.base import Dataset, DataError
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 DEFAULT_DEGREE = 5
 MAX_DEGREE = 100

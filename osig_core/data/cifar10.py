@@ -17,7 +17,7 @@ from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import image_tensors, labels_tensor, subset_ids, to_unit_float
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 BATCH_FOLDER = "cifar-10-batches-bin"
 PYTHON_FOLDER = "cifar-10-batches-py"  # recognised only to say why it is not read

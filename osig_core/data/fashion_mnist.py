@@ -16,7 +16,7 @@ from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import image_tensors, labels_tensor, subset_ids, to_unit_float
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]

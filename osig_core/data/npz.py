@@ -17,7 +17,7 @@ from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import image_tensors, labels_tensor, subset_ids, to_unit_float
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 MAX_CLASSES = 100_000  # a guard against labels that are not class ids (e.g. raw targets)
 

@@ -24,7 +24,7 @@ from osig_core.data.base import Dataset
 from osig_core.data.common import STREAM_FIXED, STREAM_TEST, STREAM_TRAIN, labels_tensor, reject_arg, rng_for
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 # feature -> {class name: fraction of that class's images carrying it}

@@ -20,7 +20,7 @@ from osig_core.data.common import STREAM_FIXED, STREAM_TEST, STREAM_TRAIN, rando
 from osig_core.data.text_corpus import generate_corpus
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 CONTEXT = 32
 TEST_FRACTION = 0.1

@@ -21,7 +21,7 @@ from osig_core.data.base import Dataset, DataError
 from osig_core.data.common import STREAM_FIXED, STREAM_TEST, STREAM_TRAIN, rng_for
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 DEFAULTS: dict[str, float] = {"d1": 20, "d2": 40, "alpha": 1000.0, "p": 0.05, "beta_norm": 10.0}
 INT_KEYS = ("d1", "d2")

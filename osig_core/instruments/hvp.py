@@ -1,6 +1,6 @@
 """Hessian-vector products of exactly the loss the optimiser minimises.
 
-The loss is the mean per-sample loss (`osig_core.losses.per_sample_loss`) over a fixed set of samples,
+The loss is the mean per-sample loss (`osig_core.problem.losses.per_sample_loss`) over a fixed set of samples,
 evaluated in chunks of `chunk_size` like the engine's full-batch step: L = sum_chunks sum_i l_i / N.
 Vectors are flat (one float tensor of all trainable parameters, in `named_parameters()` order) and
 stay on the model's device.
@@ -23,8 +23,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp
 
-from osig_core.instruments.measure_mode import batch_stats_mode, eval_mode
-from osig_core.losses import per_sample_loss
+from osig_core.problem.measure_mode import batch_stats_mode, eval_mode
+from osig_core.problem.losses import per_sample_loss
 
 # torch's own forward-mode decompositions call the deprecated torch.jit.script the first time jvp
 # runs; that warning is about torch internals, not the user's run, and would clutter `osig run`.

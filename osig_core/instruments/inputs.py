@@ -1,7 +1,7 @@
 """What an instrument is given, explicitly: the problem it measures, the optimizer as it stands, the
 step's inputs, its own settings, and the typed links between instruments.
 
-Instruments never see a RunConfig: `osig run` maps its config onto these (osig_core/engine_inputs.py),
+Instruments never see a RunConfig: `osig run` maps its config onto these (osig_core/engine/inputs.py),
 `osig.Monitor` builds them from its own arguments and the user's optimizer. So an instrument reads
 exactly what it needs, and a driver that has no config (a user's loop) invents none.
 """
@@ -92,7 +92,7 @@ class StepInputs:
     preds: np.ndarray | None = None  # int/float [N] predictions at theta_t (None if not recorded this step)
     train_loss: float = float("nan")  # the loss the optimizer minimised this step
     links: Links = field(default_factory=Links)
-    dist: Any = None  # osig_core.distributed.DistContext in a multi-process run (collective instruments use it)
+    dist: Any = None  # osig_core.engine.distributed.DistContext in a multi-process run (collective instruments use it)
     # (start block [m, dim], H times it [m, dim]) from the step's own gradient pass at theta_t, when the
     # sharpness instrument asked for it (`fused_start`); None otherwise
     step_hvp: tuple[torch.Tensor, torch.Tensor] | None = None

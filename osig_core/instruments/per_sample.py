@@ -21,7 +21,7 @@ from osig_core.instruments.base import Measurement
 from osig_core.instruments.hvp import LossHessian, auto_method, trainable, unflatten
 from osig_core.instruments.inputs import Links, PerSampleSettings, Problem, StepInputs
 from osig_core.instruments.lanczos import lanczos_top
-from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
+from osig_core.problem.measure_mode import eval_mode, frozen_bn_buffers
 from osig_core.instruments.per_sample_math import PerSampleCurvature
 
 GROUP_LANCZOS_STEPS = 10

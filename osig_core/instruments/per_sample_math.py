@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
-from osig_core.losses import per_sample_loss
+from osig_core.problem.losses import per_sample_loss
 
 VMAP_FLOATS = 2.5e7  # per-sample gradients held at once: chunk * n_params floats at most
 

@@ -18,8 +18,8 @@ import torch
 from osig_core.data.base import DataError, Dataset
 from osig_core.instruments.base import Measurement
 from osig_core.instruments.inputs import ProbeSettings, Problem, StepInputs
-from osig_core.instruments.probe_names import FEATURE_PROBE
-from osig_core.instruments.measure_mode import eval_mode, frozen_bn_buffers
+from osig_core.components.probe_names import FEATURE_PROBE
+from osig_core.problem.measure_mode import eval_mode, frozen_bn_buffers
 
 PROBE_COLOURS = {"sky": (0.5, 0.7, 1.0), "red": (1.0, 0.0, 0.0), "green": (0.0, 0.6, 0.0),
                  "white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}

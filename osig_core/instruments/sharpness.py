@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from osig_core.data.base import Dataset, balanced_subset
 from osig_core.instruments.base import Measurement
 from osig_core.instruments.hvp import LossHessian, auto_method, flat_params, trainable, unflatten
 from osig_core.instruments.eig_band import BAND_KIND, BAND_PROBABILITY, mixed_start
@@ -27,54 +25,12 @@ from osig_core.instruments.inputs import Problem, SharpnessLink, SharpnessSettin
 from osig_core.instruments.lanczos import EigResult, lanczos_top
 from osig_core.instruments.sharpness_budget import ProductBudget
 from osig_core.instruments.layer_curvature import curvature_shares
+from osig_core.instruments.sharpness_parts import align_signs, as_flat, counting_products, sharpness_indices
 
 BASIS_BYTES = 1.5e9  # cap on the Lanczos basis memory (sets the iteration limit for big models)
 WARM_HISTORY = 2  # previous estimates whose eigenvectors may seed the next Lanczos run
 DEFAULT_BAND = 0.05  # the band's relative width an estimate stops at when --sharpness-cheap-tol is 0
 FULL_EVERY = 20  # at steps that are multiples of FULL_EVERY * sharpness_every, Lanczos runs to the tolerance
-
-
-def sharpness_indices(subset: int | None, seed: int, data: Dataset) -> torch.Tensor | None:
-    """Sample ids of the fixed sharpness subset (class-balanced when possible); None: all samples."""
-    m = subset
-    if m is None or m >= data.n:
-        return None
-    if data.is_classification:
-        ids = balanced_subset(data.y.detach().cpu().numpy(), m, seed)
-    else:
-        ids = np.sort(np.random.default_rng(seed).permutation(data.n)[:m])
-    return torch.as_tensor(ids, dtype=torch.long, device=data.x.device)
-
-
-def _as_flat(value, like: torch.Tensor) -> torch.Tensor | None:
-    """theta_ref as restored by the driver (flat tensor, list of tensors, or array) -> flat tensor."""
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        value = torch.cat([torch.as_tensor(t).reshape(-1) for t in value])
-    flat = torch.as_tensor(value).reshape(-1)
-    return flat.to(device=like.device, dtype=like.dtype) if flat.numel() == like.numel() else None
-
-
-def _reporting(matvec, report, max_iter: int, prefix: str):
-    """matvec that says "HVP k of <= m" before each product, so a long estimate is never a silent wait."""
-    if report is None:
-        return matvec
-    count = [0]
-
-    def counted(v: torch.Tensor) -> torch.Tensor:
-        count[0] += 1
-        report(f"{prefix}HVP {count[0]} of ≤ {max_iter}")
-        return matvec(v)
-    return counted
-
-
-def _align_signs(vectors: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
-    """Flip each eigenvector to agree with its predecessor, so projections form a continuous series."""
-    if previous is None or previous.shape != vectors.shape:
-        return vectors
-    signs = torch.where((vectors * previous).sum(1) < 0, -1.0, 1.0).to(vectors.dtype)
-    return vectors * signs[:, None]
 
 
 class SharpnessInstrument:
@@ -213,7 +169,7 @@ class SharpnessInstrument:
         capped_at = max(k, limit) if limit is not None and limit < max_iter else None
         if capped_at is not None:
             max_iter = capped_at
-        matvec = _reporting(matvec, self._report, max_iter, "" if kind == "raw" else "preconditioned, ")
+        matvec = counting_products(matvec, self._report, max_iter, "" if kind == "raw" else "preconditioned, ")
         band_tol = band if band > 0 else DEFAULT_BAND
         res = lanczos_top(matvec, v0, k=k, tol=tol, max_iter=max_iter, generator=self.generator,
                           accept_tol=None if full else band_tol, products=given,
@@ -240,7 +196,7 @@ class SharpnessInstrument:
         fused_hvps = self.fused_rows
         self.method = op.method  # keep a fallback to double-backward for later estimates
         previous = self.history[0][1][: res.vectors.shape[0]] if self.history else None
-        vectors = self.vectors = _align_signs(res.vectors, previous)
+        vectors = self.vectors = align_signs(res.vectors, previous)
         self.last_estimate = ctx.step
         # the next estimate starts from the top Ritz vector and its guards (a crossing among them is
         # then inside the Krylov space from the first step)
@@ -288,7 +244,7 @@ class SharpnessInstrument:
         """<theta_t - theta_ref, v> with theta_ref the weights at the first estimate of this run."""
         if self.theta_ref is None:
             given = ctx.links.theta_ref
-            restored = _as_flat(given, theta) if given is not None else None
+            restored = as_flat(given, theta) if given is not None else None
             if restored is not None:
                 self.theta_ref = restored
             else:

@@ -19,10 +19,10 @@ except ImportError:  # pragma: no cover - the older package name
     try:
         import pytorch_lightning as pl
     except ImportError:
-        from osig_core.config import ConfigError
+        from osig_core.config.run_config import ConfigError
         raise ConfigError('the Lightning integration needs Lightning: pip install "osig[lightning]"') from None
 
-from osig_core.monitor import Monitor, StopTraining
+from osig_core.monitor.driver import Monitor, StopTraining
 
 
 class OsigCallback(pl.Callback):

@@ -1,5 +1,5 @@
-"""The step core both drivers share: `osig run`'s engine (osig_core/engine.py) and osig.Monitor in a
-user's loop (osig_core/monitor.py). What differs between them is who owns the loop and the gradient;
+"""The step core both drivers share: `osig run`'s engine (osig_core/engine/training.py) and osig.Monitor in a
+user's loop (osig_core/monitor/driver.py). What differs between them is who owns the loop and the gradient;
 what a step records, measures, writes, obeys and checkpoints is defined here once.
 
 - core.StepCore: the loss-spike rule, the instrument loop, recording, the step's write, and every

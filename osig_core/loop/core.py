@@ -13,7 +13,7 @@ from typing import Any, Callable, ContextManager
 
 import torch
 
-from osig_core.component_state import component_states, load_component_states
+from osig_core.loop.component_state import component_states, load_component_states
 from osig_core.instruments.base import Measurement
 from osig_core.instruments.inputs import Links, OptimizerView, StepInputs
 
@@ -91,7 +91,7 @@ class StepCore:
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
         """(tensors, JSON for the checkpoint's `extra`): every instrument, the recorder and the spike
-        reference (osig_core/component_state.py)."""
+        reference (osig_core/loop/component_state.py)."""
         return component_states(self.instruments, self.recorder, self.prev_loss)
 
     def checkpoint_state(self, components: tuple[dict[str, torch.Tensor], dict]) -> tuple[dict[str, torch.Tensor], dict]:

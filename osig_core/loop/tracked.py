@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from osig_core.instruments.measure_mode import batch_stats_mode
-from osig_core.losses import per_sample_loss, predictions
-from osig_core.passes import PassResult, _autocast
+from osig_core.problem.measure_mode import batch_stats_mode
+from osig_core.problem.losses import per_sample_loss, predictions
+from osig_core.problem.passes import PassResult, _autocast
 
 
 @torch.no_grad()

@@ -1,1 +1,1 @@
-"""models: one module per architecture, each a plain `build(data, width)`; osig_core.registry names them."""
+"""models: one module per architecture, each a plain `build(data, width)`; osig_core.components.registry names them."""

@@ -1,1 +1,1 @@
-"""optim: one module per optimizer family, each an OptimizerSpec value; osig_core.registry names them."""
+"""optim: one module per optimizer family, each an OptimizerSpec value; osig_core.components.registry names them."""

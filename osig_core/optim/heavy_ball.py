@@ -9,7 +9,9 @@ lambda, eliminating m gives theta_t = theta_{t-1} - (1-tau) eta lambda theta_{t-
 classical (undampened) heavy ball with step size eta' = (1 - tau) eta. Its characteristic polynomial
 z^2 - (1 + beta - eta' lambda) z + beta has both roots inside the unit circle iff eta' lambda < 2 + 2 beta, so
 
-    threshold = (2 + 2 beta) / ((1 - tau) eta)      (2/eta for plain GD; (2 + 2 beta)/eta undampened).
+    threshold = (2 + 2 beta) / ((1 - tau) eta)      (2/eta for plain GD; (2 + 2 beta)/eta undampened),
+
+read from the optimizer's param_groups by osig_core/optim/thresholds.py (heavy_ball_threshold).
 """
 from __future__ import annotations
 
@@ -52,14 +54,10 @@ def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimiz
     return HeavyBall(params, lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, weight_decay=cfg.weight_decay)
 
 
-def threshold(cfg: Any) -> float:
-    """(2 + 2 beta) / ((1 - tau) eta): the largest stable sharpness (see module docstring)."""
-    return (2.0 + 2.0 * cfg.momentum) / ((1.0 - cfg.dampening) * cfg.lr)
-
 
 GD = OptimizerSpec(
-    name="gd", build=build, threshold=threshold,
+    name="gd", build=build,
     summary="full-batch gradient descent; --momentum/--dampening add heavy-ball momentum m = b*m + (1-t)*g")
 SGD = OptimizerSpec(
-    name="sgd", build=build, threshold=threshold,
+    name="sgd", build=build,
     summary="minibatch SGD; --momentum/--dampening add heavy-ball momentum m = b*m + (1-t)*g")

@@ -39,5 +39,5 @@ def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimiz
 
 
 SIGNSGD = OptimizerSpec(
-    name="signsgd", build=build, threshold=lambda cfg: None,
+    name="signsgd", build=build,
     summary="SignSGD: fixed-size steps lr*sign(g) (sign of the momentum with --momentum)")

@@ -95,5 +95,5 @@ def build(params: Iterable[torch.nn.Parameter], cfg: Any) -> torch.optim.Optimiz
 
 
 SPLITSGD = OptimizerSpec(
-    name="splitsgd", build=build, threshold=lambda cfg: None,
+    name="splitsgd", build=build,
     summary="SplitSGD (paper App. F): SGD below |m| <= r, fixed signed steps of --lr2 above; r from --split-quantile")

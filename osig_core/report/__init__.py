@@ -24,7 +24,7 @@ FAMILIES: dict[str, str] = {
     "appF-splitsgd": "splitsgd",
     "appB-text": "text_pairs",
     "appD-layers": "layers",
-    # real images (osig_core/presets_real.py)
+    # real images (osig_core/presets/real.py)
     "fm-fig1-gd": "real_eos",
     "fm-pairs": "real_pairs",
     "fm-fig36-half-up": "half_up",

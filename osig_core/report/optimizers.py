@@ -42,7 +42,7 @@ def top_vector(gd_run, step: int):
     """(v, theta*, eigenvalue, checkpoint step) at the GD checkpoint at or before `step`."""
     from osig_core.instruments.hvp import LossHessian, flat_params, trainable
     from osig_core.instruments.lanczos import lanczos_top, warm_start_vector
-    from osig_core.setup import loss_name
+    from osig_core.components.build import loss_name
     ckpts = gd_run.checkpoints()
     if not ckpts:
         raise RunStoreError(f"'{gd_run.dir}' has no checkpoint; run it with --checkpoint-every K")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from osig_core.config import ConfigError, RunConfig
-from osig_core.presets import PRESETS, Preset, preset_config, suite_presets
+from osig_core.config.run_config import ConfigError, RunConfig
+from osig_core.presets.paper import PRESETS, Preset, preset_config, suite_presets
 from osig_core.report.model import Report
 from osig_core.store.layout import CONFIG_FILE, RunStoreError
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from osig_core.api import Run, open_run
-from osig_core.config import ConfigError
-from osig_core.presets import Preset, parse_preset
+from osig_core.config.run_config import ConfigError
+from osig_core.presets.paper import Preset, parse_preset
 from osig_core.store.layout import CONFIG_FILE, RunStoreError
 
 

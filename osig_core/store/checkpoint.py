@@ -124,7 +124,7 @@ def load_weights(path: Path, model: torch.nn.Module, optimizer: torch.optim.Opti
                  what: str = "this model") -> dict[str, Any]:
     """A checkpoint's weights (and optimizer state, where it holds one) into `model` (and `optimizer`);
     returns the loaded checkpoint. One that does not fit is one sentence naming it and `what`.
-    (`osig run --resume` loads more than this: osig_core/engine.py; osig.open_run and
+    (`osig run --resume` loads more than this: osig_core/engine/training.py; osig.open_run and
     osig.Monitor.restore load this.)"""
     state = load_checkpoint(path)
     try:

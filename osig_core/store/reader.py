@@ -5,7 +5,6 @@ points at. Nothing here imports torch, so the monitor stays light.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sqlite3
@@ -15,32 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from osig_core.config import ConfigError, RunConfig
+from osig_core.config.run_config import ConfigError, RunConfig
 from osig_core.store import integrity as I
 from osig_core.store import layout as L
-from osig_core.store.reader_checks import ReaderChecks, int_arg
+from osig_core.store.reader_checks import ReaderChecks, int_arg, stored
+from osig_core.store.reader_samples import SampleFiles
 
 LIVE_STATUSES = ("starting", "running", "paused")
-_CORRUPT = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError)
-
-
-def _stored(name: str):
-    """After a corruption a stored value may be of any type: whatever that breaks while a method
-    parses it becomes one RunStoreError naming the file, never a traceback."""
-    def deco(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except ConfigError:  # a bad argument, not a bad file
-                raise
-            except _CORRUPT as e:
-                raise L.RunStoreError(f"'{self.dir / name}' is corrupt ({type(e).__name__}: {str(e)[:160]})") from None
-        return wrapper
-    return deco
-
-
-class RunReader(ReaderChecks):
+class RunReader(SampleFiles, ReaderChecks):
     def __init__(self, run_dir: str | Path):
         self.dir = Path(run_dir)
         if not self.dir.is_dir():
@@ -92,12 +73,12 @@ class RunReader(ReaderChecks):
             raise L.RunStoreError(f"'{self.dir / L.DB_FILE}' could not be read ({e})") from None
 
     # ------------------------------------------------------------------ meta / status
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self._q("SELECT key, value FROM meta")}
 
     @property
-    @_stored(L.CONFIG_FILE)
+    @stored(L.CONFIG_FILE)
     def classes(self) -> list[str]:
         return list(self.config_doc.get("classes", []))
 
@@ -105,7 +86,7 @@ class RunReader(ReaderChecks):
     def run_id(self) -> str:
         return self.dir.name
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def status(self) -> tuple[str, str | None]:
         """(status, reason). A live status whose engine process is gone reads as 'failed'."""
         m = self.meta()
@@ -123,7 +104,7 @@ class RunReader(ReaderChecks):
         return 0 if s is None else s + 1
 
     # ------------------------------------------------------------------ scalars
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def metrics(self, since: int | None = None) -> dict[str, np.ndarray]:
         """Per-step scalars as arrays keyed by name ('step' first); NaN where a step lacks a key."""
         since = int_arg('since', since)
@@ -144,7 +125,7 @@ class RunReader(ReaderChecks):
         return out
 
     # ------------------------------------------------------------------ per-sample matrices
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def _matrix(self, name: str, dtype) -> np.ndarray:
         rows = self._q("SELECT MAX(row) FROM steps")[0][0]
         rows = 0 if rows is None else _count(rows) + 1
@@ -169,7 +150,7 @@ class RunReader(ReaderChecks):
         self._verify_rows(name, mm)
         return mm
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def covered_steps(self) -> int:
         """c such that every step 0..c-1 is committed (a gap or a missing start ends the prefix)."""
         steps = [int(s) for (s,) in self._q("SELECT step FROM steps ORDER BY step")]
@@ -180,7 +161,7 @@ class RunReader(ReaderChecks):
             c += 1
         return c
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def rows_before(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(steps, losses [R, N], preds [R, N]) of the rows recorded before `step`, oldest first. Maps
         only as far as those rows reach, so rows after them may be missing (what a resume needs)."""
@@ -228,14 +209,14 @@ class RunReader(ReaderChecks):
         return np.array([r[0] for r in self._q("SELECT step FROM steps WHERE row IS NOT NULL AND step > ? ORDER BY row",
                                                (-1 if since is None else since,))], np.int64)
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def row_of(self, step: int) -> int | None:
         step = int_arg('step', step, optional=False)
         r = self._q("SELECT row FROM steps WHERE step <= ? AND row IS NOT NULL ORDER BY step DESC LIMIT 1", (step,))
         return None if not r else int(r[0][0])
 
     # ------------------------------------------------------------------ records, groups, events
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def records(self, kind: str, since: int | None = None) -> list[tuple[int, Any]]:
         since = int_arg('since', since)
         crc, args = self._crc_sql("r.step", kind)
@@ -244,7 +225,7 @@ class RunReader(ReaderChecks):
         self._verify_payloads(rows, f"'{kind}' record")
         return [(int(s), json.loads(p)) for s, p, _ in rows]
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def record_at(self, kind: str, step: int | None = None) -> tuple[int, Any] | None:
         """The latest record of `kind` at or before `step` (latest overall if None)."""
         step = int_arg('step', step)
@@ -255,7 +236,7 @@ class RunReader(ReaderChecks):
         self._verify_payloads(r, f"'{kind}' record")
         return None if not r else (int(r[0][0]), json.loads(r[0][1]))
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def pairs_all(self) -> list[dict]:
         return [json.loads(p) for (p,) in self._q("SELECT payload FROM pairs ORDER BY score DESC")]
 
@@ -264,7 +245,7 @@ class RunReader(ReaderChecks):
         rec = self.record_at("pairs", step)
         return [] if rec is None else rec[1]
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def group_losses(self, pair_id: int, since: int | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """side -> (steps, mean loss of that side's members); with `since`, only the steps after it."""
         since = int_arg('since', since)
@@ -277,69 +258,11 @@ class RunReader(ReaderChecks):
             out[side][1].append(loss)
         return {s: (np.array(a, np.int64), np.array(b, np.float64)) for s, (a, b) in out.items()}
 
-    @_stored(L.DB_FILE)
+    @stored(L.DB_FILE)
     def events(self, since_id: int = 0) -> list[dict]:
         since_id = int_arg('since_id', since_id, optional=False)
         return [dict(id=i, step=s, time=t, kind=k, message=m) for i, s, t, k, m in
                 self._q("SELECT id, step, time, kind, message FROM events WHERE id > ? ORDER BY id", (since_id,))]
-
-    # ------------------------------------------------------------------ samples
-    def labels(self) -> np.ndarray:
-        return self._load_npy("labels.npy")
-
-    def images(self) -> np.ndarray | None:
-        p = self.dir / L.SAMPLES_DIR / "images.npy"
-        return self._load_npy("images.npy", mmap=True) if p.is_file() else None
-
-    def texts(self) -> list[str] | None:
-        p = self.dir / L.SAMPLES_DIR / "texts.json"
-        if not p.is_file():
-            return None
-        texts = self._load_json(p)
-        if not isinstance(texts, list) or len(texts) != self.n:
-            raise L.RunStoreError(f"'{p}' is corrupt: it does not hold one text for each of the run's {self.n} samples")
-        return texts
-
-    @_stored(f"{L.SAMPLES_DIR}/features.json")
-    def features(self) -> dict[str, np.ndarray]:
-        p = self.dir / L.SAMPLES_DIR / "features.json"
-        if not p.is_file():
-            return {}
-        out = {}
-        for k, ids in self._load_json(p).items():
-            ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-            if ids.size and (ids.min() < 0 or ids.max() >= self.n):  # -1 would silently mark the last sample
-                raise L.RunStoreError(f"'{p}' is corrupt: feature '{str(k)[:40]}' names sample id "
-                                      f"{int(ids.min() if ids.min() < 0 else ids.max())}, outside 0-{self.n - 1}")
-            mask = np.zeros(self.n, bool)
-            mask[ids] = True
-            out[k] = mask
-        return out
-
-    def sample_x(self) -> np.ndarray | None:
-        p = self.dir / L.SAMPLES_DIR / "x.npy"
-        return self._load_npy("x.npy") if p.is_file() else None
-
-    def _load_npy(self, name: str, mmap: bool = False) -> np.ndarray:
-        """One array per sample (first axis N), or RunStoreError: consumers index it by sample id."""
-        p = self.dir / L.SAMPLES_DIR / name
-        if p.is_file():
-            self._verify_sample_file(p)
-        try:
-            arr = np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
-        except Exception as e:  # noqa: BLE001 - a damaged header fails in many ways (EOF, SyntaxError, ...)
-            raise L.RunStoreError(f"'{p}' is missing or corrupt ({e or type(e).__name__})") from None
-        if not isinstance(arr, np.ndarray) or arr.ndim == 0 or arr.shape[0] != self.n:
-            raise L.RunStoreError(f"'{p}' is corrupt: it does not hold one entry for each of the run's {self.n} samples")
-        return arr
-
-    def _load_json(self, p: Path) -> Any:
-        if p.is_file():
-            self._verify_sample_file(p)
-        try:
-            return json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as e:
-            raise L.RunStoreError(f"'{p}' is missing or corrupt ({e})") from None
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoints(self) -> list[tuple[int, Path]]:

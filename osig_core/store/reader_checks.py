@@ -3,14 +3,34 @@ osig_core/store/integrity.py), config.json against the stored samples, and API a
 of RunReader; numpy and the standard library only."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from osig_core.config import ConfigError
+from osig_core.config.run_config import ConfigError
 from osig_core.store import integrity as I
 from osig_core.store import layout as L
+
+
+_CORRUPT = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError)
+
+
+def stored(name: str):
+    """After a corruption a stored value may be of any type: whatever that breaks while a method
+    parses it becomes one RunStoreError naming the file, never a traceback."""
+    def deco(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except ConfigError:  # a bad argument, not a bad file
+                raise
+            except _CORRUPT as e:
+                raise L.RunStoreError(f"'{self.dir / name}' is corrupt ({type(e).__name__}: {str(e)[:160]})") from None
+        return wrapper
+    return deco
 
 
 class ReaderChecks:

@@ -16,7 +16,7 @@ import typing
 from functools import cache
 from typing import Any
 
-from osig_core.config import ConfigError, RunConfig
+from osig_core.config.run_config import ConfigError, RunConfig
 
 BOOL_WORDS = {"true": True, "on": True, "yes": True, "1": True, "false": False, "off": False, "no": False, "0": False}
 MAX_MEMBERS = 10_000  # far above any sweep a person starts on purpose; a typo in a range stops here

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from osig_core.config import RunConfig
+from osig_core.config.run_config import RunConfig
 from osig_core.data.base import Dataset
-from osig_core.distributed import DistContext
-from osig_core.losses import per_sample_loss
-from osig_core.passes import PassResult, _autocast, full_batch_gradient
+from osig_core.engine.distributed import DistContext
+from osig_core.problem.losses import per_sample_loss
+from osig_core.problem.passes import PassResult, _autocast, full_batch_gradient
 
 
 class Gradients:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import torch
 
-from osig_core.config import RunConfig
+from osig_core.config.run_config import RunConfig
 from osig_core.data.base import Dataset
 from osig_core.instruments.inputs import (InstrumentSettings, OptimizerView, PerSampleSettings, ProbeSettings,
                                           Problem, SharpnessSettings)
 from osig_core.optim.base import OptimizerSpec
-from osig_core.recording import RecorderSettings
+from osig_core.optim.thresholds import OptimizerRule
+from osig_core.loop.recording import RecorderSettings
 
 
 def problem_of(cfg: RunConfig, model: torch.nn.Module, data: Dataset, device) -> Problem:
@@ -23,10 +24,18 @@ def problem_of(cfg: RunConfig, model: torch.nn.Module, data: Dataset, device) ->
 
 
 def optimizer_view(cfg: RunConfig, optimizer: torch.optim.Optimizer | None, spec: OptimizerSpec | None) -> OptimizerView:
-    """The spec's threshold applied to the config (as `osig run` always has); cfg's lr, beta2 and eps
-    stand in for what a param group lacks."""
-    return OptimizerView(optimizer=optimizer, threshold_of=(lambda: spec.threshold(cfg)) if spec is not None else (lambda: None),
-                         preconditioned=bool(spec is not None and spec.preconditioned),
+    """The threshold read from the optimizer's param_groups at each step, by the rule osig.Monitor
+    applies to a user's optimizer (a plugin spec with its own `threshold(cfg)` keeps it); cfg's lr,
+    beta2 and eps stand in for what a param group lacks."""
+    if spec is not None and spec.threshold is not None:
+        threshold_of, rule_preconditioned = (lambda: spec.threshold(cfg)), False
+    elif optimizer is not None:
+        rule = OptimizerRule.of(optimizer)
+        threshold_of, rule_preconditioned = rule.threshold, rule.preconditioned
+    else:
+        threshold_of, rule_preconditioned = (lambda: None), False
+    return OptimizerView(optimizer=optimizer, threshold_of=threshold_of,
+                         preconditioned=bool(rule_preconditioned or (spec is not None and spec.preconditioned)),
                          defaults={"lr": float(cfg.lr), "beta2": float(cfg.beta2), "eps": float(cfg.eps)})
 
 

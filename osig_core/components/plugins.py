@@ -21,18 +21,17 @@ import dataclasses
 import importlib
 import inspect
 import json
-import math
 from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
-from osig_core.catalog import GROUPS, TORCH_OPTIM, entry_points
+from osig_core.components.catalog import GROUPS, TORCH_OPTIM, entry_points
 from osig_core.errors import ConfigError
 from osig_core.optim.base import OptimizerSpec
-from osig_core.registry import DATASETS, MODELS, OPTIMIZERS, dataset_base_name
+from osig_core.components.registry import DATASETS, MODELS, OPTIMIZERS, dataset_base_name
 
 if TYPE_CHECKING:
-    from osig_core.config import RunConfig
+    from osig_core.config.run_config import RunConfig
 
 
 def _first_line(e: BaseException) -> str:
@@ -130,7 +129,7 @@ def dataset_builder(spec: str) -> Callable[[RunConfig, str | None], Any] | None:
 
     def build(cfg: RunConfig, _arg: str | None):
         from osig_core.data.base import Dataset
-        from osig_core.monitor_data import as_dataset
+        from osig_core.data.user import as_dataset
         out = _call(target, label, {"cfg": cfg}, (cfg,))
         if isinstance(out, Dataset):
             return out
@@ -174,23 +173,6 @@ def optimizer_kwargs(cls: type, cfg: Any) -> dict[str, Any]:
     return kw
 
 
-def _threshold_of(cls: type) -> Callable[[Any], float | None]:
-    from osig_core.monitor_optim import ADAM_LIKE, SGD_LIKE, adam_threshold, heavy_ball_threshold
-
-    def threshold(cfg: Any) -> float | None:
-        kw = optimizer_kwargs(cls, cfg)
-        group = {"lr": kw["lr"], "momentum": kw.get("momentum", 0.0), "dampening": kw.get("dampening", 0.0),
-                 "betas": kw.get("betas", (0.9, 0.999))}
-        if cls.__name__ in SGD_LIKE and not kw.get("nesterov"):
-            value = heavy_ball_threshold(group)
-        elif cls.__name__ in ADAM_LIKE:
-            value = adam_threshold(group)
-        else:
-            return None
-        return value if math.isfinite(value) else None
-    return threshold
-
-
 def _building(name: str, build: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """build(params, cfg), where whatever the optimizer raises while it is built (a torch check of
     its arguments, a plugin's own error) is one sentence naming the setting, not a traceback."""
@@ -207,10 +189,11 @@ def _building(name: str, build: Callable[[Any, Any], Any]) -> Callable[[Any, Any
 
 
 def _class_spec(name: str, cls: type) -> OptimizerSpec:
-    from osig_core.monitor_optim import ADAM_LIKE
+    """The threshold is read from the built optimizer's param_groups (osig_core/optim/thresholds.py)."""
+    from osig_core.optim.thresholds import ADAM_LIKE
     return OptimizerSpec(name=name, summary=f"{cls.__module__}.{cls.__name__}",
                          build=_building(name, lambda params, cfg: cls(params, **optimizer_kwargs(cls, cfg))),
-                         threshold=_threshold_of(cls), preconditioned=cls.__name__ in ADAM_LIKE)
+                         preconditioned=cls.__name__ in ADAM_LIKE)
 
 
 def optimizer_spec(name: str) -> OptimizerSpec | None:
@@ -230,8 +213,7 @@ def optimizer_spec(name: str) -> OptimizerSpec | None:
             spec = _class_spec(name, target)
         elif callable(target):
             spec = OptimizerSpec(name=name, summary=f"entry point {name}",
-                                 build=_building(name, lambda params, cfg: _checked_optimizer(name, target(params, cfg))),
-                                 threshold=lambda cfg: None)
+                                 build=_building(name, lambda params, cfg: _checked_optimizer(name, target(params, cfg))))
         elif target is not None:
             raise ConfigError(f"the osig.optimizers entry point '{name}' is a {type(target).__name__}, "
                               "not an OptimizerSpec, an Optimizer class or a factory")

@@ -5,11 +5,16 @@ from a run directory is exactly the one that was trained.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from osig_core.config import ConfigError, RunConfig
+from osig_core.errors import ConfigError
 from osig_core.data.base import Dataset
-from osig_core.registry import DATASETS, MODELS, OPTIMIZERS, dataset_arg, dataset_base_name
+from osig_core.components.registry import DATASETS, MODELS, OPTIMIZERS, dataset_arg, dataset_base_name
+
+if TYPE_CHECKING:  # the config imports this package to validate names; at run time a RunConfig is passed in
+    from osig_core.config.run_config import RunConfig
 
 
 def resolve_device(name: str) -> torch.device:
@@ -25,7 +30,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_data(cfg: RunConfig) -> Dataset:
-    from osig_core.plugins import dataset_builder
+    from osig_core.components.plugins import dataset_builder
     builder = dataset_builder(cfg.data) or DATASETS[dataset_base_name(cfg.data)]
     return builder(cfg, dataset_arg(cfg.data))
 
@@ -43,7 +48,7 @@ def build_model(cfg: RunConfig, data: Dataset) -> torch.nn.Module:
         raise ConfigError(f"text data needs --model gpt, not {cfg.model}")
     if cfg.model == "linear2" and "d1" not in data.meta:
         raise ConfigError("the linear2 model needs --data toy-linear")
-    from osig_core.plugins import model_builder
+    from osig_core.components.plugins import model_builder
     model = (model_builder(cfg.model) or MODELS[cfg.model])(data, cfg.resolved_width("cpu"))
     if cfg.head_scale != 1.0:
         # every built-in model's output layer is `model.head`; a smaller start lowers the initial sharpness,
@@ -58,7 +63,7 @@ def build_model(cfg: RunConfig, data: Dataset) -> torch.nn.Module:
 
 
 def build_optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    from osig_core.plugins import optimizer_spec
+    from osig_core.components.plugins import optimizer_spec
     spec = optimizer_spec(cfg.optim) or OPTIMIZERS[cfg.optim]
     return spec.build([p for p in model.parameters() if p.requires_grad], cfg)
 

@@ -1,9 +1,9 @@
 """What can be named on the command line, listed without importing torch (for `osig list`, `--help`).
 
-Built-in names are read from osig_core.registry's tables, their summaries from the builders' source
+Built-in names are read from osig_core.components.registry's tables, their summaries from the builders' source
 (parsed, not imported); plugins are the entry points that installed packages declare in the groups below
 (listed from their metadata, not loaded). Resolving a name into something that runs is
-osig_core.plugins' job.
+osig_core.components.plugins' job.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from osig_core.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
+from osig_core.components.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
 
 GROUPS = {"models": "osig.models", "datasets": "osig.datasets", "optimizers": "osig.optimizers"}
 BUILTIN = {"models": BUILTIN_MODELS, "datasets": BUILTIN_DATASETS, "optimizers": BUILTIN_OPTIMIZERS}

@@ -1,6 +1,6 @@
 """`Monitor(on_step=...)`: each recorded step's measurements handed to the user's tracker.
 
-The callback gets a fresh dict (osig_core.step_measurements: "step", the run's scalar names,
+The callback gets a fresh dict (osig_core.export.step_measurements: "step", the run's scalar names,
 `band_lower`/`band_upper`, `layer_share/NAME`) after the step is written and checkpointed, and
 before pause/stop from `osig watch` are handled, so a tracker sees every step the run holds.
 An exception from the callback is not swallowed: a tracker that silently stops logging is worse
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from osig_core.config import ConfigError
-from osig_core.step_measurements import step_measurements
+from osig_core.config.run_config import ConfigError
+from osig_core.export.step_measurements import step_measurements
 
 
 def check_callback(on_step: Any) -> Callable[[dict], Any] | None:

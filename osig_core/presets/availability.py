@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from osig_core.config import ConfigError
-from osig_core.presets import SUITES
+from osig_core.errors import ConfigError
+from osig_core.presets.paper import SUITES
 
 
 def require_suite_data(suite: str, data_dir: str | None) -> None:

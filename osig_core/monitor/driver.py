@@ -25,18 +25,18 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from osig_core.config import ConfigError, RunConfig
+from osig_core.config.run_config import ConfigError, RunConfig
 from osig_core.instruments.inputs import (InstrumentSettings, OptimizerView, PerSampleSettings, ProbeSettings,
                                           Problem, SharpnessSettings)
 from osig_core.loop.core import StepCore
 from osig_core.loop.tracked import tracked_pass
-from osig_core.monitor_callback import check_callback, notify
-from osig_core.monitor_data import LossSpec, as_dataset, check_fit, check_loss, check_model
-from osig_core.monitor_guard import untouched
-from osig_core.monitor_optim import OptimizerRule, optimizer_label
-from osig_core.monitor_run import MonitorStore, StopTraining  # noqa: F401 - osig.StopTraining
-from osig_core.passes import PassResult
-from osig_core.recording import LossRecorder, RecorderSettings
+from osig_core.monitor.callback import check_callback, notify
+from osig_core.data.user import LossSpec, as_dataset, check_fit, check_loss, check_model
+from osig_core.monitor.guard import untouched
+from osig_core.optim.thresholds import OptimizerRule, optimizer_label
+from osig_core.monitor.run_dir import MonitorStore, StopTraining  # noqa: F401 - osig.StopTraining
+from osig_core.problem.passes import PassResult
+from osig_core.loop.recording import LossRecorder, RecorderSettings
 
 
 def _count(name: str, value: Any, *, minimum: int, optional: bool = False) -> None:
@@ -61,7 +61,7 @@ class Monitor:
     step s. force: replace a run already in `run_dir`. steps: the total, if known (progress bars).
     sharpness_tol / sharpness_cheap_tol: Lanczos tolerances as `osig run --sharpness-tol` and
     `--sharpness-cheap-tol` (None: their defaults; a cheap tolerance of 0 runs every estimate to the tolerance).
-    on_step: callable(dict) given each step's measurements once the step is recorded (osig_core.monitor_callback).
+    on_step: callable(dict) given each step's measurements once the step is recorded (osig_core.monitor.callback).
     """
 
     def __init__(self, run_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -124,7 +124,7 @@ class Monitor:
                                         defaults={"lr": self.rule.lr(), "beta2": float(betas[1]),
                                                   "eps": float(group.get("eps", 1e-8) or 1e-8)})
         self.steps, self.checkpoint_every, self.chunk_size = steps, checkpoint_every, chunk_size
-        from osig_core.setup import data_to
+        from osig_core.components.build import data_to
         self.data_cpu = data_cpu
         self.data = data_to(data_cpu, self.device)
         with untouched(model):
@@ -211,7 +211,7 @@ class Monitor:
                 step: int | None = None) -> int:
         """Load the monitor's checkpoint at or before `step` (newest if None) into model (and optimizer);
         returns its step, to pass as `Monitor(..., resume=that_step)`."""
-        from osig_core.monitor_run import load_into
+        from osig_core.monitor.run_dir import load_into
         return load_into(Path(run_dir), model, optimizer, step)
 
     # ------------------------------------------------------------------ measuring

@@ -4,7 +4,7 @@ The builders are plain functions (and OptimizerSpec values) that know nothing of
 table here names them and imports a builder's module on first use, so the imports run one way
 (registry -> builder) and listing the names (`osig list`, `--help`) imports no torch. Adding a
 model, dataset or optimizer is one file plus one line in the table below. Plugins resolved by
-osig_core.plugins are cached in the same tables, so the engine and resume use them like built-ins.
+osig_core.components.plugins are cached in the same tables, so the engine and resume use them like built-ins.
 """
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from osig_core.config_bounds import FLOAT_FIELDS as _FLOAT_FIELDS, check_bounds
+from osig_core.config.bounds import FLOAT_FIELDS as _FLOAT_FIELDS, check_bounds
 from osig_core.errors import ConfigError
-from osig_core.instruments.probe_names import FEATURE_PROBE, PROBE_BLOCKS  # noqa: F401 - also osig_core.config's
+from osig_core.components.probe_names import FEATURE_PROBE, PROBE_BLOCKS  # noqa: F401 - also osig_core.config.run_config's
 
 
 @dataclass
@@ -94,11 +94,11 @@ class RunConfig:
         def bad(msg: str) -> None:
             raise ConfigError(msg)
 
-        from osig_core.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
+        from osig_core.components.registry import BUILTIN_DATASETS, BUILTIN_MODELS, BUILTIN_OPTIMIZERS
         if not (self.model in BUILTIN_MODELS and self.data in BUILTIN_DATASETS and self.optim in BUILTIN_OPTIMIZERS
                 and not self.opt_args):  # built-in names need no lookup, nor torch (`osig sweep` checks its grid light)
-            from osig_core.catalog import names
-            from osig_core.plugins import dataset_builder, model_builder, opt_args, optimizer_spec
+            from osig_core.components.catalog import names
+            from osig_core.components.plugins import dataset_builder, model_builder, opt_args, optimizer_spec
             if model_builder(self.model) is None:  # built-in, an osig.models entry point, or pkg.module:factory
                 bad(f"unknown model '{self.model}'; choose one of: {', '.join(names('models'))} (or pkg.module:factory)")
             if dataset_builder(self.data) is None:

@@ -1,4 +1,4 @@
-"""The stability threshold of a user's optimizer, read from its param_groups at each step.
+"""The stability threshold of any optimizer (`osig run`'s and your own), read from its param_groups at each step.
 
 Schedules change lr (and sometimes momentum or betas) between steps, so the threshold is never
 cached: `OptimizerRule.threshold()` reads the groups every time it is asked.

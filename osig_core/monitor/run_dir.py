@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from osig_core.config import ConfigError
+from osig_core.config.run_config import ConfigError
 from osig_core.loop.controls import handle_controls
 from osig_core.loop.run_doc import config_document
-from osig_core.monitor_data import loss_label
+from osig_core.data.user import loss_label
 from osig_core.store import layout as L
 from osig_core.store.checkpoint import (load_checkpoint, load_weights, newest_at_or_before, non_finite_parameter,
                                        save_checkpoint)
@@ -24,7 +24,7 @@ from osig_core.store.reader import RunReader
 from osig_core.store.writer import RunWriter
 
 if TYPE_CHECKING:
-    from osig_core.monitor import Monitor
+    from osig_core.monitor.driver import Monitor
 
 PAUSE_POLL_S = 0.2
 
@@ -55,7 +55,7 @@ class MonitorStore:
             if self.dir.exists() and not self.dir.is_dir():
                 raise ConfigError(f"'{self.dir}' exists and is not a directory")
             if exists:
-                from osig_core.runs import prepare_run_dir
+                from osig_core.store.run_dirs import prepare_run_dir
                 prepare_run_dir(self.dir, True)
             return self._create()
         if isinstance(resume, int) and resume < 0:

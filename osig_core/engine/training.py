@@ -6,37 +6,37 @@ run directory. A checkpoint named step_s holds theta_s, i.e. the state before st
 """
 from __future__ import annotations
 
-import errno
 import math
 import os
-import signal
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from osig_core.activity import INSTRUMENT_ACTIVITY, Activity
-from osig_core.config import ConfigError, RunConfig
-from osig_core.cost import StepClock
-from osig_core.engine_inputs import instruments_for, optimizer_view, recorder_settings
+from osig_core.store.activity import INSTRUMENT_ACTIVITY, Activity
+from osig_core.config.run_config import ConfigError, RunConfig
+from osig_core.store.cost import StepClock
+from osig_core.engine.inputs import instruments_for, optimizer_view, recorder_settings
 from osig_core.loop.controls import handle_controls
 from osig_core.loop.core import StepCore
 from osig_core.loop.run_doc import config_document
 from osig_core.loop.tracked import tracked_pass
-from osig_core.distributed import NullWriter, from_environment
-from osig_core.gradients import Gradients
-from osig_core.passes import evaluate
-from osig_core.registry import OPTIMIZERS
-from osig_core.setup import build_data, build_model, build_optimizer, data_to, loss_name, resolve_device
+from osig_core.engine.distributed import NullWriter, from_environment
+from osig_core.engine.gradients import Gradients
+from osig_core.problem.passes import evaluate
+from osig_core.components.registry import OPTIMIZERS
+from osig_core.components.build import build_data, build_model, build_optimizer, data_to, loss_name, resolve_device
 from osig_core.store import layout as L
 from osig_core.store.checkpoint import non_finite_parameter, save_checkpoint
 from osig_core.store.reader import RunReader
 from osig_core.store.writer import RunWriter
-from osig_core.recording import LossRecorder
-from osig_core.resume_check import check_data_fits, choose_checkpoint
+from osig_core.loop.recording import LossRecorder
+from osig_core.engine.resume_check import check_data_fits, choose_checkpoint
+from osig_core.engine.batches import BatchOrder
+from osig_core.engine.failures import one_line, storage_failure
+from osig_core.engine.signals import StopSignals
 
 Progress = Callable[[int, int, dict], None]
 
@@ -64,7 +64,7 @@ class Engine:
             raise ConfigError(f"--eig-k must be at most the model's {params} trainable parameters, got {cfg.eig_k}")
         self.optimizer = build_optimizer(cfg, self.model)
         self.spec = OPTIMIZERS[cfg.optim]
-        self.batch_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.batches = BatchOrder(cfg.seed)  # minibatch order, in every checkpoint
         if self.dist is not None:
             self.dist.broadcast_params(self.model)
         self.grads = Gradients(cfg, self.model, self.data, self.loss, self.dist)
@@ -73,12 +73,10 @@ class Engine:
         self.instruments = instruments_for(cfg, self.model, self.data, self.device)
         self.core = StepCore(self.instruments, self.recorder, optimizer_view(cfg, self.optimizer, self.spec), self.dist)
         self.step = 0
-        self._perm: torch.Tensor | None = None
-        self._perm_pos = 0
-        self._stop_signal: str | None = None
+        self.signals = StopSignals()
         self._diverged: str | None = None
-        self.clock = StepClock()  # step_time and time_<part> of each step (osig_core.cost)
-        self.activity = Activity(None)  # what runs now, for a watcher of a long step (osig_core.activity)
+        self.clock = StepClock()  # step_time and time_<part> of each step (osig_core.store.cost)
+        self.activity = Activity(None)  # what runs now, for a watcher of a long step (osig_core.store.activity)
         self._recorder_state: dict | None = None  # the loss recorder's part of the checkpoint resumed from
 
     # ------------------------------------------------------------------ start
@@ -120,17 +118,12 @@ class Engine:
 
     def _load_state(self, state: dict, path: Path) -> None:
         """Model, optimizer, RNG and batch order from a checkpoint; one that does not fit is corrupt."""
-        self._perm, self._perm_pos = None, 0
         try:
             self.model.load_state_dict(state["model"])
             if state["optim"] is not None:
                 self.optimizer.load_state_dict(state["optim"])
-            rng = state["rng"]
-            torch.set_rng_state(rng["torch"])
-            self.batch_gen.set_state(rng["batches"])
-            if "perm" in rng and rng["perm"].numel():
-                self._perm = rng["perm"].to(torch.long)
-                self._perm_pos = int(state["extra"].get("perm_pos", 0))
+            torch.set_rng_state(state["rng"]["torch"])
+            self.batches.load(state["rng"], state["extra"])
             self.step = int(state["step"])
             self._recorder_state = self.core.load_state(state)  # instruments, recorder, links
         except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
@@ -148,7 +141,7 @@ class Engine:
     # ------------------------------------------------------------------ loop
     def run(self) -> str:
         """Train to cfg.steps; returns the final status. Always leaves a consistent directory."""
-        restore = self._install_signal_handlers()
+        restore = self.signals.install()
         status = "failed"
         self.activity = Activity(self.dir / L.DB_FILE if self.is_writer else None,
                                  getattr(self.progress, "activity", None) if self.is_writer else None)
@@ -156,7 +149,7 @@ class Engine:
         self.clock.start()
         try:
             while self.step < self.cfg.steps:
-                if self._handle_controls() == "stop" or (self._stop_signal and self.dist is None):
+                if self._handle_controls() == "stop" or (self.signals.name and self.dist is None):
                     status = "stopped"
                     break
                 if not self._one_step():
@@ -168,14 +161,14 @@ class Engine:
                 status = "diverged"  # the last update left non-finite weights
             if status == "diverged":  # a checkpoint of the weights that gave the non-finite loss is no good checkpoint
                 (self.dir / L.CHECKPOINT_DIR / L.checkpoint_name(self.step)).unlink(missing_ok=True)
-            reason = {"stopped": f"stopped at step {self.step}" + (f" by {self._stop_signal}" if self._stop_signal else ""),
+            reason = {"stopped": f"stopped at step {self.step}" + (f" by {self.signals.name}" if self.signals.name else ""),
                       "diverged": self._diverged}.get(status)
             self.writer.set_meta(status=status, finished=time.time(), **({"error": reason} if reason else {}))
             self.writer.event(self.step, status, reason or status)
             return status
         except Exception as e:
             storage = isinstance(e, (OSError, sqlite3.Error))  # a full disk, a vanished mount, a broken file
-            msg = _storage_failure(self.dir, self.step, e) if storage else _one_line(e)
+            msg = storage_failure(self.dir, self.step, e) if storage else one_line(e)
             try:
                 self.writer.set_meta(status="failed", error=msg)
                 self.writer.event(self.step, "failed", msg)
@@ -216,7 +209,7 @@ class Engine:
             say(t, "minibatch step")
             with clock.timing("recording"):
                 res = self._tracked_pass().to_host() if record else None
-            idx = self._next_batch()
+            idx = self.batches.next(cfg.resolved_batch_size(), self.data.n, self.device)
             train_loss = self.grads.minibatch(idx)
             train_acc = res.accuracy if res is not None else math.nan
         if not math.isfinite(train_loss):
@@ -260,7 +253,7 @@ class Engine:
         return True
 
     def _instrument_timing(self, inst):
-        """Around each instrument's measurement: say what runs, time it (osig_core.cost)."""
+        """Around each instrument's measurement: say what runs, time it (osig_core.store.cost)."""
         self.activity.say(self.step, INSTRUMENT_ACTIVITY.get(inst.name, inst.name))
         return self.clock.timing(inst.name)
 
@@ -278,17 +271,7 @@ class Engine:
         own full-batch pass (osig_core/instruments/sharpness.py `fused_start`), or None."""
         return self.core.fused_start(t) if self.grads.can_fuse_products() else None
 
-    def _next_batch(self) -> torch.Tensor:
-        bs = self.cfg.resolved_batch_size()
-        n = self.data.n
-        if self._perm is None or self._perm_pos + bs > n:
-            self._perm = torch.randperm(n, generator=self.batch_gen)
-            self._perm_pos = 0
-        idx = self._perm[self._perm_pos:self._perm_pos + bs]
-        self._perm_pos += bs
-        return idx.to(self.device)
-
-    # ------------------------------------------------------------------ control, checkpoints, signals
+    # ------------------------------------------------------------------ control, checkpoints
     def checkpoint(self) -> Path | None:
         """Save model, optimizer and RNG; weights that are no longer finite are never saved (the run
         is marked diverged instead), so every checkpoint on disk can be resumed."""
@@ -299,11 +282,10 @@ class Engine:
             self._diverged = (f"the weights ({bad}) became non-finite after step {self.step - 1}; "
                               "the run diverged (try a smaller --lr)")
             return None
-        rng = {"torch": torch.get_rng_state(), "batches": self.batch_gen.get_state(),
-               "perm": self._perm if self._perm is not None else torch.zeros(0, dtype=torch.long)}
+        rng = {"torch": torch.get_rng_state(), **self.batches.rng_state()}
         tensors, doc = self.core.checkpoint_state(self._component_states())
         path = save_checkpoint(self.dir, self.step, self.model, self.optimizer, rng,
-                               extra={"perm_pos": self._perm_pos, **doc}, instrument_state=tensors)
+                               extra={"perm_pos": self.batches.pos, **doc}, instrument_state=tensors)
         self.writer.event(self.step, "checkpoint", f"checkpoint {path.name}")
         return path
 
@@ -312,7 +294,7 @@ class Engine:
             with self.clock.timing("checkpoint"):
                 self.checkpoint()
         stop = handle_controls(self._poll_commands, self.writer, self.step, checkpoint,
-                               interrupted=lambda: bool(self._stop_signal), paused_for=self.clock.exclude)
+                               interrupted=lambda: bool(self.signals.name), paused_for=self.clock.exclude)
         return "stop" if stop else None
 
     def _poll_commands(self) -> list[str]:
@@ -320,7 +302,7 @@ class Engine:
         cmds = [c for _, c in self.writer.pending_commands()]
         if self.dist is None:
             return cmds
-        if self._stop_signal and self.is_writer:
+        if self.signals.name and self.is_writer:
             cmds.append("stop")
         out = []
         while True:
@@ -328,41 +310,6 @@ class Engine:
             if c is None:
                 return out
             out.append(c)
-
-    def _install_signal_handlers(self) -> Callable[[], None]:
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def handler(signum, _frame):
-            if signum == signal.SIGINT and self._stop_signal is not None:
-                raise KeyboardInterrupt  # Ctrl-C twice: quit now rather than after the step and its checkpoint
-            self._stop_signal = signal.Signals(signum).name
-
-        signals = [signal.SIGINT, signal.SIGTERM]
-        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # a lost terminal or SSH session (not under nohup)
-            signals.append(signal.SIGHUP)
-        old = {s: signal.signal(s, handler) for s in signals}
-        return lambda: [signal.signal(s, h) for s, h in old.items()]
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
-
-
-def _storage_failure(run_dir: Path, step: int, e: BaseException) -> str:
-    """One sentence for a write that failed mid-run: what, where, what is kept, how to go on."""
-    if isinstance(e, OSError):
-        why = (e.strerror or str(e) or type(e).__name__) + (f" ('{e.filename}')" if e.filename else "")
-    else:
-        why = f"{str(e).strip() or type(e).__name__} ('{run_dir / L.DB_FILE}')"
-    full = (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)) or "full" in str(e)
-    fix = f"free space on the disk holding '{run_dir}'" if full else "fix this"
-    if not any((run_dir / L.CHECKPOINT_DIR).glob("step_*.safetensors")):  # nothing to resume from yet
-        return (f"the run stopped at step {step} because writing to its directory failed: {why}; it has no "
-                f"checkpoint yet, so {fix} and start it again with --force")
-    return (f"the run stopped at step {step} because writing to its directory failed: {why}; the steps before "
-            f"it are kept: {fix}, then `osig run --resume {run_dir}` continues from the last checkpoint")
 
 
 # ---------------------------------------------------------------------- public entry points

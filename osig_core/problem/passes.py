@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from osig_core.losses import per_sample_loss, predictions
+from osig_core.problem.losses import per_sample_loss, predictions
 
 
 @dataclass

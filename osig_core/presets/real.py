@@ -4,11 +4,11 @@ The synthetic presets check claims on data whose opposing signals osig planted i
 real images, where nobody told osig where to look: `osig reproduce --data fashion-mnist` (or `--real`)
 runs the Fashion-MNIST set on 2 CPU cores; `osig reproduce --data cifar10 --data-dir D` runs the
 CIFAR-10 set at the paper's size on a GPU (its expected time is an estimate from FLOPs, see
-osig_core/gpu_estimate.py). Sizes and the measurements behind them: docs/presets.md.
+osig_core/presets/gpu_estimate.py). Sizes and the measurements behind them: docs/presets.md.
 """
 from __future__ import annotations
 
-from osig_core.preset_types import Member, Preset
+from osig_core.presets.types import Member, Preset
 
 # A width-0.25 MLP (784-64-64-10, 55k weights); head_scale 0.3 starts GD at lr 0.05 below 2/eta
 # (sharpness 16 against 40 at seed 0) so that it sharpens progressively, as in the paper's Figure 1.

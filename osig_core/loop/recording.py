@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from osig_core.data.base import Dataset, balanced_subset
-from osig_core.passes import PassResult
+from osig_core.problem.passes import PassResult
 
 
 @dataclass
@@ -33,7 +33,7 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class RecorderSettings:
-    """What the recorder needs of a run (`osig run`: osig_core/engine_inputs.py; osig.Monitor: its
+    """What the recorder needs of a run (`osig run`: osig_core/engine/inputs.py; osig.Monitor: its
     arguments). The defaults are RunConfig's (tests/test_instrument_inputs.py keeps them equal)."""
     full_batch: bool = False  # every step's losses come from the step's own pass (recorded every step)
     track: int | None = None  # a fixed class-balanced subset of this many samples; None: all

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from osig_core.config import ConfigError
-from osig_core.preset_types import (  # noqa: F401 - the types are part of this module's API
+from osig_core.config.run_config import ConfigError
+from osig_core.presets.types import (  # noqa: F401 - the types are part of this module's API
     MAIN,
     PRESET_DEFAULTS,
     SCALES,
@@ -22,7 +22,7 @@ from osig_core.preset_types import (  # noqa: F401 - the types are part of this 
     Preset,
     PresetRef,
 )
-from osig_core.presets_real import real_presets
+from osig_core.presets.real import real_presets
 
 
 # ---------------------------------------------------------------------- the presets

@@ -1,6 +1,6 @@
 """What a preset is: Member, Preset and PresetRef, its scales and data suites.
 
-Kept apart from the preset lists (osig_core.presets and osig_core.presets_real) so that both build on
+Kept apart from the preset lists (osig_core.presets.paper and osig_core.presets.real) so that both build on
 these types without importing each other.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from osig_core.config import ConfigError
+from osig_core.config.run_config import ConfigError
 
 SCALES = ("tiny", "quick", "default", "full")
 SUITES = ("synthetic", "fashion-mnist", "cifar10")  # which data a preset runs on: `osig reproduce --data SUITE`
@@ -39,7 +39,7 @@ class Preset:
     base: dict[str, Any]  # the CPU-friendly default
     scales: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tiny" / "quick" / "full" overrides
     members: tuple[Member, ...] = MAIN
-    suite: str = "synthetic"  # one of SUITES: the built-in data, or real images (osig_core/presets_real.py)
+    suite: str = "synthetic"  # one of SUITES: the built-in data, or real images (osig_core/presets/real.py)
 
     @property
     def multi(self) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from osig_core.cost import active_seconds
+from osig_core.store.cost import active_seconds
 from osig_core.errors import ConfigError
 from osig_core.store import layout as L
 from osig_core.store.reader import RunReader

@@ -3,7 +3,7 @@
 Needs only the `tensorboard` package (`pip install "osig[tensorboard]"`), never torch: the events are
 TensorBoard's own protos in TFRecord framing (checksummed with numpy: TensorBoard's pure-Python
 CRC made the pictures slow). What is written (names from
-osig_core.step_measurements, so a live `Monitor(on_step=...)` tracker and an export draw the same charts):
+osig_core.export.step_measurements, so a live `Monitor(on_step=...)` tracker and an export draw the same charts):
 
 - every scalar of every step, under `tag_for(name)`; the sharpness band and per-layer curvature shares;
 - at each recorded loss change, the top outliers (rising and falling) as one image row each
@@ -26,11 +26,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from osig_core.config import ConfigError
-from osig_core.crc32c import masked_crc32c
-from osig_core.export import _write_whole
+from osig_core.config.run_config import ConfigError
+from osig_core.export.crc32c import masked_crc32c
+from osig_core.export.tables import _write_whole
 from osig_core.groups.extremes import clean_delta, top_k_extremes
-from osig_core.step_measurements import step_measurements, tag_for
+from osig_core.export.step_measurements import step_measurements, tag_for
 
 SUFFIX = ".osig"  # marks the event files osig wrote, the only ones a re-export replaces
 GAP = 2  # pixels between the pictures of one outlier row

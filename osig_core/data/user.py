@@ -12,7 +12,7 @@ import torch
 
 from osig_core.errors import ConfigError
 from osig_core.data.base import Dataset
-from osig_core.losses import per_sample_loss
+from osig_core.problem.losses import per_sample_loss
 
 LossSpec = str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 PROBE_BATCH = 4  # samples of the one forward that checks labels and the loss before a run starts
@@ -120,7 +120,7 @@ def check_loss(loss: Any) -> LossSpec:
 def check_fit(model: torch.nn.Module, data: Dataset, loss: LossSpec, device: torch.device) -> int:
     """One small forward: labels within the model's outputs, a loss of one value per sample.
     Returns the number of outputs per sample."""
-    from osig_core.instruments.measure_mode import batch_stats_mode
+    from osig_core.problem.measure_mode import batch_stats_mode
     k = min(PROBE_BATCH, data.n)
     x, y = data.x[:k].to(device), data.y[:k].to(device)
     rng = torch.get_rng_state()
