@@ -215,7 +215,7 @@ class Engine:
         if not math.isfinite(train_loss):
             self._diverged = f"the training loss became {train_loss} at step {t}; the run diverged (try a smaller --lr)"
             return False
-        scalars: dict[str, float] = {"train_loss": train_loss, "train_acc": train_acc, "lr": cfg.lr}
+        scalars: dict[str, float] = {"train_loss": train_loss, "train_acc": train_acc, "lr": self.core.optim.lr()}
         rec = None
         if record:
             say(t, "recording losses" + (" and groups" if cfg.groups else ""))
