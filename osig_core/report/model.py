@@ -1,4 +1,9 @@
-"""What a report is: claim checks (computed on stored data) and figures, written as Markdown + JSON."""
+"""What a report is: claim checks (computed on stored data) and figures, written as Markdown + JSON.
+
+Every check says how many events decided it ("12 moves", "47 estimates") and gives no verdict on fewer
+than its minimum (MIN_EVENTS unless the check states its own): an edge-of-stability trajectory differs
+between machines and thread counts in its details, so a verdict on a handful of events is a coin that
+lands differently per machine. Such a check reads "not enough events", neither pass nor FAIL."""
 from __future__ import annotations
 
 import json
@@ -7,17 +12,37 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
+MIN_EVENTS = 10  # the fewest events (moves, estimates, samples, steps) a verdict may rest on
+
+
 @dataclass
 class Check:
-    """One computed check of a claim. passed=None: it could not be computed (reason in `observed`)."""
+    """One computed check of a claim. passed=None: it could not be computed (reason in `observed`),
+    or too few events decided it (`events` < `min_events`)."""
     claim: str
     observed: str
     passed: bool | None
     value: float | None = None
+    events: int | None = None  # how many events decided it
+    unit: str = ""  # what an event is: "moves", "estimates", "samples", ...
+    min_events: int = MIN_EVENTS
+
+    @property
+    def too_few(self) -> bool:
+        return self.events is not None and self.events < self.min_events
 
     @property
     def verdict(self) -> str:
+        if self.too_few:
+            return "not enough events"
         return {True: "pass", False: "FAIL", None: "n/a"}[self.passed]
+
+    @property
+    def decided_on(self) -> str:
+        """'12 moves' (or '3 moves, < 10' when too few); '' where the check counts none."""
+        if self.events is None:
+            return ""
+        return f"{self.events} {self.unit}".strip() + (f", < {self.min_events}" if self.too_few else "")
 
 
 @dataclass
@@ -40,8 +65,12 @@ class Report:
     def passed(self) -> bool:
         return bool(self.checks) and all(c.passed is True for c in self.checks)
 
-    def check(self, claim: str, observed: str, passed: bool | None, value: float | None = None) -> Check:
-        c = Check(claim, observed, None if passed is None else bool(passed), _finite(value))
+    def check(self, claim: str, observed: str, passed: bool | None, value: float | None = None,
+              events: int | None = None, unit: str = "", min_events: int = MIN_EVENTS) -> Check:
+        """`events`: how many events decided it, of kind `unit`; fewer than `min_events` gives no verdict."""
+        events = None if events is None else int(events)
+        decided = None if passed is None or (events is not None and events < min_events) else bool(passed)
+        c = Check(claim, observed, decided, _finite(value), events, unit, int(min_events))
         self.checks.append(c)
         return c
 
@@ -51,17 +80,19 @@ class Report:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["passed"] = self.passed
+        d["checks"] = [{**asdict(c), "verdict": c.verdict, "decided_on": c.decided_on} for c in self.checks]
         return d
 
     def to_markdown(self) -> str:
         lines = [f"# {self.title}", ""]
         if self.preset:
             lines += [f"Preset `{self.preset}`.", ""]
-        lines += [f"**Claim.** {self.claim}", "", "## Checks", "", "| check | observed | result |", "|---|---|---|"]
+        lines += [f"**Claim.** {self.claim}", "", "## Checks", "",
+                  "| check | observed | decided on | result |", "|---|---|---|---|"]
         for c in self.checks:
-            lines.append(f"| {_md(c.claim)} | {_md(c.observed)} | {c.verdict} |")
+            lines.append(f"| {_md(c.claim)} | {_md(c.observed)} | {_md(c.decided_on)} | {c.verdict} |")
         if not self.checks:
-            lines.append("| (no checks for this run) | | |")
+            lines.append("| (no checks for this run) | | | |")
         lines += ["", "## Runs", ""]
         lines += [f"- {name}: `{path}`" for name, path in self.runs.items()]
         if self.figures:
