@@ -5,6 +5,7 @@
     osig report RUN [--out DIR]           figures + report.md (default RUN/report/), checks printed here
     osig reproduce [--quick] [--jobs J]   every preset's runs in parallel, resumable, then one table
     osig reproduce --data fashion-mnist   the same for the real-image presets (cifar10: with --data-dir, a GPU)
+    osig reproduce --quick --robust       each preset at 1 and 2 threads, two seeds: which claims hold in all four
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from rich.text import Text
 
 from osig_tui import console as C
 
-VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "n/a": "yellow"}
+VERDICT_STYLE = {"pass": "green", "FAIL": "bold red", "n/a": "yellow", "not enough events": "yellow"}
 
 
 def _verdict(v: str) -> Text:
@@ -42,15 +43,16 @@ def print_presets() -> None:
            "runs a data set's presets")
 
 
-def print_checks(rows: list[tuple[str, str, str, str]], title: str, with_preset: bool) -> None:
+def print_checks(rows: list[tuple[str, str, str, str, str]], title: str, with_preset: bool) -> None:
     t = Table(title=C.safe(title), show_lines=False)
     if with_preset:
         t.add_column("preset", style="bold", no_wrap=True)
     t.add_column("claim")
     t.add_column("observed")
-    t.add_column("pass", no_wrap=True)
-    for preset, claim, observed, verdict in rows:
-        cells = [C.safe(claim), C.safe(observed), _verdict(verdict)]
+    t.add_column("decided on")
+    t.add_column("result")
+    for preset, claim, observed, decided, verdict in rows:
+        cells = [C.safe(claim), C.safe(observed), C.safe(decided), _verdict(verdict)]
         t.add_row(*([C.safe(preset)] if with_preset else []), *cells)
     C.out.print(t)
 
@@ -61,7 +63,7 @@ def report_command(run: Path = typer.Argument(..., help="Run directory, or a fol
     from osig_core.report import build_report
     rep = build_report(run, out)
     folder = out if out is not None else run / "report"
-    rows = [(rep.preset or "", c.claim, c.observed, c.verdict) for c in rep.checks]
+    rows = [(rep.preset or "", c.claim, c.observed, c.decided_on, c.verdict) for c in rep.checks]
     if rows:
         print_checks(rows, rep.title, with_preset=False)
     else:
@@ -86,6 +88,8 @@ def reproduce_command(
     real: bool = typer.Option(False, "--real", help="The real-image presets on Fashion-MNIST (same as --data fashion-mnist)."),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Where the real data lives (cifar10: the folder "
                                            "holding cifar-10-batches-bin)."),
+    robust: bool = typer.Option(False, "--robust", help="Each preset at 1 and 2 CPU threads and two seeds (four "
+                                "times the work): one table of which claims hold in all four, with each figure's spread."),
 ) -> None:
     """Run every preset (resumably, in parallel), report each, and print one table of claim checks."""
     import os
@@ -117,6 +121,9 @@ def reproduce_command(
         else:
             C.error(f"{job.label} failed after {job.seconds:.0f} s: {job.message} (log: {job.log})")
 
+    if robust:
+        _reproduce_robust(folder / "robust", chosen, parallel, only, force, event, suite, data_dir)
+        return
     C.info(f"reproducing the {suite} presets at the '{chosen}' scale into {folder} with {parallel} parallel run(s)")
     started = time.monotonic()
     outcome = reproduce(folder, chosen, parallel, only, force, on_event=event, suite=suite, data_dir=data_dir)
@@ -125,6 +132,29 @@ def reproduce_command(
     C.info(f"reports under {folder}/<preset>/report/, summary in {folder / 'summary.md'} "
            f"({time.monotonic() - started:.0f} s in all)")
     if any(v != "pass" for *_, v in rows):
+        raise typer.Exit(1)
+
+
+def _reproduce_robust(folder: Path, chosen: str, cores: int, only, force: bool, event, suite: str, data_dir) -> None:
+    """`--robust`: the variants one after another, then which claims hold in all of them."""
+    import time
+
+    from osig_core.report.robust import VARIANTS, reproduce_robust
+    C.info(f"reproducing the {suite} presets at the '{chosen}' scale {len(VARIANTS)} times into {folder} "
+           f"({', '.join(v.label for v in VARIANTS)}), {cores} core(s)")
+    started = time.monotonic()
+    outcome = reproduce_robust(folder, chosen, cores, only, force, on_event=event, suite=suite, data_dir=data_dir)
+    t = Table(title=f"osig reproduce --robust ({chosen})")
+    for col in ("preset", "claim", "figure (min … max)", "outcome"):
+        t.add_column(col, no_wrap=col == "preset")
+    for r in outcome.rows:
+        t.add_row(C.safe(r.preset), C.safe(r.claim), C.safe(r.spread),
+                  Text(r.outcome, style="green" if r.holds_everywhere else "bold red"))
+    C.out.print(t)
+    held = sum(r.holds_everywhere for r in outcome.rows)
+    C.info(f"{held} of {len(outcome.rows)} claims hold in all {len(VARIANTS)}; each variant's verdicts in "
+           f"{folder / 'robust.md'} ({time.monotonic() - started:.0f} s in all)")
+    if not outcome.all_hold:
         raise typer.Exit(1)
 
 

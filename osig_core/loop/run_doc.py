@@ -16,4 +16,5 @@ def config_document(config: dict[str, Any], data, loss: str, model: torch.nn.Mod
     return {"format_version": FORMAT_VERSION, "osig_version": __version__, "torch_version": torch.__version__,
             "config": config, "n": data.n, "classes": data.classes, "data_kind": data.kind, "loss": loss,
             "num_outputs": data.num_outputs, "param_count": sum(p.numel() for p in model.parameters()),
-            "features": sorted(data.features), "created": datetime.now().isoformat(timespec="seconds")}
+            "features": sorted(data.features), "created": datetime.now().isoformat(timespec="seconds"),
+            "cpu_threads": torch.get_num_threads()}  # float order differs with the threads: say which arithmetic ran

@@ -37,6 +37,7 @@ class Job:
     seconds: float = 0.0
     message: str = ""
     data_dir: str | None = None  # where real data lives (--data-dir), passed to the run
+    seed: int | None = None  # a seed other than the preset's (`--robust`)
 
     @property
     def spec(self) -> str:
@@ -50,13 +51,16 @@ class Job:
         cfg = preset_config(self.spec)
         if self.data_dir:
             cfg["data_dir"] = self.data_dir
+        if self.seed is not None:
+            cfg["seed"] = self.seed
         return RunConfig.from_dict(cfg, source=f"preset {self.spec}").validate()
 
     def command(self) -> list[str]:
         base = [sys.executable, "-m", "osig_tui.cli", "run"]
         if self.action == "resume":
             return base + ["--resume", str(self.run_dir), "--quiet"]
-        extra = ["--data-dir", self.data_dir] if self.data_dir else []
+        extra = (["--data-dir", self.data_dir] if self.data_dir else []) + \
+            (["--seed", str(self.seed)] if self.seed is not None else [])
         return base + ["--preset", self.spec, *extra, "--run-dir", str(self.run_dir), "--quiet", "--force"]
 
 
@@ -75,9 +79,9 @@ def preset_dir(root: Path, preset: Preset) -> Path:
 
 
 def plan(root: str | Path, scale: str = "default", only: list[str] | None = None, force: bool = False,
-         suite: str = "synthetic", data_dir: str | None = None) -> list[Job]:
+         suite: str = "synthetic", data_dir: str | None = None, seed_offset: int = 0) -> list[Job]:
     """The member runs to do (`only` these presets, else those of one data `suite`), each with its action
-    decided from what the root already holds."""
+    decided from what the root already holds; `seed_offset` moves every member's seed by that much."""
     root = Path(root)
     names = only or suite_presets(suite)
     unknown = [n for n in names if n not in PRESETS]
@@ -91,6 +95,8 @@ def plan(root: str | Path, scale: str = "default", only: list[str] | None = None
                 continue
             d = preset_dir(root, p) if not p.multi else preset_dir(root, p) / m.name
             job = Job(p, m.name, scale, d, root / "logs" / f"{p.name}-{m.name}.log", m.est_s, data_dir=data_dir)
+            if seed_offset:
+                job.seed = int(preset_config(job.spec).get("seed", RunConfig().seed)) + seed_offset
             job.action = decide(job, force)
             jobs.append(job)
     return jobs
@@ -129,15 +135,16 @@ def decide(job: Job, force: bool) -> str:
     return "resume" if has_ckpt and done > 0 else "fresh"
 
 
-def run_jobs(jobs: list[Job], parallel: int, on_event: Event | None = None) -> None:
-    """Run the jobs' subprocesses, at most `parallel` at a time, the longest (estimated) first."""
+def run_jobs(jobs: list[Job], parallel: int, on_event: Event | None = None, threads: int | None = None) -> None:
+    """Run the jobs' subprocesses, at most `parallel` at a time, the longest (estimated) first, each with
+    `threads` CPU threads (default: the cores shared out)."""
     notify = on_event or (lambda kind, job: None)
     todo = sorted((j for j in jobs if j.action != "skip"), key=lambda j: -j.est_s)
     for j in jobs:
         if j.action == "skip":
             j.status = "done"
             notify("skip", j)
-    threads = max(1, (os.cpu_count() or 1) // max(1, parallel))
+    threads = threads or max(1, (os.cpu_count() or 1) // max(1, parallel))
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     running: list[tuple[Job, subprocess.Popen, float, object]] = []
     while todo or running:
@@ -237,25 +244,25 @@ def reproduce(root: str | Path, scale: str = "default", parallel: int | None = N
     return report_all(root, jobs)
 
 
-def summary_rows(out: Outcome) -> list[tuple[str, str, str, str]]:
-    """(preset, claim, observed, verdict) for every check, and one row per preset without a report."""
+def summary_rows(out: Outcome) -> list[tuple[str, str, str, str, str]]:
+    """(preset, claim, observed, decided on, verdict) for every check, and one row per preset without a report."""
     rows = []
     for name in list(out.reports) + [n for n in out.failures if n not in out.reports]:
         if name in out.reports:
             for c in out.reports[name].checks:
-                rows.append((name, c.claim, c.observed, c.verdict))
+                rows.append((name, c.claim, c.observed, c.decided_on, c.verdict))
             if not out.reports[name].checks:
-                rows.append((name, "(no checks)", "", "n/a"))
+                rows.append((name, "(no checks)", "", "", "n/a"))
         else:
-            rows.append((name, "runs and report", out.failures[name], "FAIL"))
+            rows.append((name, "runs and report", out.failures[name], "", "FAIL"))
     return rows
 
 
 def write_summary(root: Path, out: Outcome) -> None:
     from osig_core.report.model import _md
-    lines = ["# osig reproduce", "", "| preset | claim | observed | result |", "|---|---|---|---|"]
-    for name, claim, observed, verdict in summary_rows(out):
+    lines = ["# osig reproduce", "", "| preset | claim | observed | decided on | result |", "|---|---|---|---|---|"]
+    for name, claim, observed, decided, verdict in summary_rows(out):
         link = f"[{name}]({name}/report/report.md)" if name in out.reports else name
-        lines.append(f"| {link} | {_md(claim)} | {_md(observed)} | {verdict} |")
+        lines.append(f"| {link} | {_md(claim)} | {_md(observed)} | {_md(decided)} | {verdict} |")
     root.mkdir(parents=True, exist_ok=True)
     (root / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
