@@ -30,10 +30,13 @@ def test_every_preset_gets_a_report_with_checks_and_figures(tiny_root):
     for name, report in outcome.reports.items():
         folder = root / name / "report"
         md = (folder / "report.md").read_text()
-        assert report.claim in md and "| check | observed | result |" in md
+        assert report.claim in md and "| check | observed | decided on | result |" in md
         assert report.checks, name
         for c in report.checks:
             assert c.claim and c.observed and c.passed in (True, False, None)
+            assert c.verdict in ("pass", "FAIL", "n/a", "not enough events")
+            if c.passed is not None:  # every computed verdict says how many events decided it
+                assert c.events is not None and c.events >= c.min_events and c.unit, (name, c.claim)
         saved = json.loads((folder / "report.json").read_text())
         assert [c["claim"] for c in saved["checks"]] == [c.claim for c in report.checks]
         for fig in report.figures:
@@ -151,6 +154,30 @@ def test_interval_against_neighbours_finds_the_papers_shape():
     scattered = {"id": 4, "sides": [{"members": [0, 50, 100]}, {"members": [10, 60, 90]}]}
     assert interval_against_neighbours(PairMotion(scattered, np.arange(10), np.zeros(10), np.zeros(10), -0.9, 1.0),
                                        x) is None
+
+
+def test_a_check_on_too_few_events_says_so_in_both_files(tmp_path):
+    """A real check (fm-fig1-gd's loss shape) on 6 steps after the onset: a loss that would pass on enough
+    steps gets neither pass nor FAIL, in report.md and report.json alike; on enough steps it passes."""
+    from osig_core.report import real_eos
+    from osig_core.report.model import MIN_EVENTS, Report
+    t = np.arange(47, dtype=float)
+    loss = 2.0 * np.exp(-t / 10) + 0.1 + np.where(t >= 40, 0.03 * (-1) ** t, 0.0)  # falls, wobbles from step 40
+    metrics = {"step": t.astype(np.int64), "train_loss": loss}
+    rep = Report(title="t", preset=None, claim="c", runs={})
+    real_eos.loss_checks(rep, metrics, onset=40)
+    (check,) = rep.checks
+    assert check.events == 6 < MIN_EVENTS and check.unit == "steps"
+    assert check.passed is None and check.verdict == "not enough events"
+    rep.write(tmp_path)
+    row = next(line for line in (tmp_path / "report.md").read_text().splitlines() if "rises at" in line)
+    assert row.endswith("| 6 steps, < 10 | not enough events |")
+    saved = json.loads((tmp_path / "report.json").read_text())["checks"][0]
+    assert saved["verdict"] == "not enough events" and saved["passed"] is None
+    assert saved["events"] == 6 and saved["decided_on"] == "6 steps, < 10"
+    enough = Report(title="t", preset=None, claim="c", runs={})
+    real_eos.loss_checks(enough, metrics, onset=30)  # 16 steps: the same loss is judged
+    assert enough.checks[0].events == 16 and enough.checks[0].verdict == "pass"
 
 
 def test_markdown_shows_run_text_literally():

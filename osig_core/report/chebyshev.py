@@ -103,13 +103,22 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
         ip, steps = item
         return f"{ip.describe()} (held at {len(set(steps))} recorded states, steps {min(steps)}–{max(steps)})"
 
+    # An existence claim ("at some recorded state"): one state with the shape decides it, so min_events=1.
+    # The count is the recorded states at which the reported pair held the shape (how persistent it is),
+    # or, when none did, every pair state that was searched.
+    searched = sum(len(snapshot) for _, snapshot in run.records("pairs")) + n_pairs
+
+    def held(item) -> int:
+        return len(set(item[1]))
+
     report.check("a detected opposing pair is an x-interval against its neighbours on both sides",
-                 describe(found[0]) if found else f"none among {n_pairs} detected pairs", bool(found))
+                 describe(found[0]) if found else f"none among {n_pairs} detected pairs", bool(found),
+                 events=held(found[0]) if found else searched, unit="pair states", min_events=1)
     lo_ok, hi_ok = NEGATIVE_RANGE
     negative = [f for f in found if in_range(f[0])]
     report.check("such a pair lies on the negative side, x < 0 (the paper's: within [-1, -0.5])",
                  describe(negative[0]) if negative else (f"nearest: {describe(found[0])}" if found else "no interval pair"),
-                 bool(negative))
+                 bool(negative), events=held(negative[0]) if negative else searched, unit="pair states", min_events=1)
     chosen = None
     if found:
         ip = (negative or found)[0][0]
@@ -118,7 +127,7 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
             chosen = IntervalPair(motion, ip.interval, ip.left, ip.right)
             report.check(f"its two groups' losses move in opposition (corr of Δloss ≤ {MIN_CORR})",
                          f"corr = {motion.corr:.2f} over {motion.steps.size} steps", motion.corr <= MIN_CORR,
-                         value=motion.corr)
+                         value=motion.corr, events=max(motion.steps.size - 1, 0), unit="loss changes")
     plot(report, run, x[:, 0], chosen, out)
 
 

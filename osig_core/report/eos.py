@@ -25,9 +25,12 @@ def sharpness_checks(report: Report, run, metrics: dict, sharpening: bool = True
         return None
     onset = first_crossing(steps, sharp, thr)
     if sharpening:
+        # one well-defined measurement (λ(0) below 2/η, and a first step at 2/η), not a rate over events:
+        # min_events=1; the count says how many estimates the crossing was looked for in
+        upto = sharp.size if onset is None else int((steps <= onset).sum())
         report.check("progressive sharpening: sharpness starts below 2/η and rises to it",
                      f"λ(0) = {fmt(sharp[0])}, 2/η = {fmt(thr)}, first ≥ 2/η at step {onset}",
-                     sharp[0] < thr and onset is not None, value=onset)
+                     sharp[0] < thr and onset is not None, value=onset, events=upto, unit="estimates", min_events=1)
     if onset is None:
         report.unavailable(f"edge of stability: median sharpness after the onset within {EOS_BAND:.0%} of 2/η",
                            "the sharpness never reached 2/η")
@@ -36,7 +39,7 @@ def sharpness_checks(report: Report, run, metrics: dict, sharpening: bool = True
     ratio = float(np.median(after)) / thr
     report.check(f"edge of stability: median sharpness after the onset within {EOS_BAND:.0%} of 2/η",
                  f"median λ/(2/η) = {ratio:.3f} over {after.size} estimates (steps {onset}–{int(steps[-1])})",
-                 abs(ratio - 1) <= EOS_BAND, value=ratio)
+                 abs(ratio - 1) <= EOS_BAND, value=ratio, events=after.size, unit="estimates")
     return onset
 
 
@@ -48,12 +51,14 @@ def pair_checks(report: Report, run, metrics: dict, start: int | None) -> list:
                            "no opposing pair was followed long enough after the onset")
         return []
     top = pairs[0]
+    changes = max(top.steps.size - 1, 0)  # step-to-step loss changes correlated / averaged
     report.check(f"the top opposing pair's two groups move in opposition (corr of Δloss ≤ {MIN_CORR})",
                  f"{top.label}: corr = {top.corr:.2f} over {top.steps.size} steps", top.corr <= MIN_CORR,
-                 value=top.corr)
+                 value=top.corr, events=changes, unit="loss changes")
     ratio = top.swing / overall_swing(run, top.steps, metrics)
     report.check(f"its losses swing ≥ {MIN_SWING:g}× more than the overall loss",
-                 f"mean |Δ group loss| / mean |Δ train loss| = {fmt(ratio)}", ratio >= MIN_SWING, value=ratio)
+                 f"mean |Δ group loss| / mean |Δ train loss| = {fmt(ratio)}", ratio >= MIN_SWING, value=ratio,
+                 events=changes, unit="loss changes")
     return pairs
 
 

@@ -30,7 +30,7 @@ def half_check(report: Report, label: str, metrics: dict, start: int, why: str) 
     mean = float(f.mean())
     report.check(f"{label}: fraction of samples whose loss rises per step within {CENTRE} ± {BAND} ({why})",
                  f"mean {mean:.3f} (10–90%: {np.quantile(f, 0.1):.2f}–{np.quantile(f, 0.9):.2f}) over "
-                 f"{f.size} steps from step {start}", abs(mean - CENTRE) <= BAND, value=mean)
+                 f"{f.size} steps from step {start}", abs(mean - CENTRE) <= BAND, value=mean, events=f.size, unit="steps")
 
 
 def build(rs: RunSet, out: Path, report: Report) -> None:

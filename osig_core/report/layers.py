@@ -70,7 +70,8 @@ def member_checks(report: Report, label: str, run) -> tuple | None:
     report.check(f"{label}: the input layer ({first}) gains share of the top eigenvector during training and ends "
                  "with the largest share of any layer",
                  f"{shares[0, 0]:.0%} at step {int(steps[0])} → {late[0]:.0%} over the last estimates (rank {rank} of "
-                 f"{len(names)} layers; {density:.1f}× its share of the weights)", grew > 0 and rank == 1, value=late[0])
+                 f"{len(names)} layers; {density:.1f}× its share of the weights)", grew > 0 and rank == 1, value=late[0],
+                 events=len(steps), unit="estimates")
     return steps, names, shares
 
 

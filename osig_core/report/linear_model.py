@@ -33,21 +33,24 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
     if sharp.size < 4:
         report.unavailable("the sharpness dips, then grows", "no sharpness recorded (run with --sharpness-every K)")
         return
+    # a bound on one quantity, λ(0), measured once by Lanczos: a single well-defined measurement (min_events=1)
     report.check("at initialisation the sharpness lies in (α, 3α) (Thm 3.1)",
-                 f"λ(0) = {fmt(sharp[0])}, α = {fmt(alpha)}", alpha < sharp[0] < 3 * alpha, value=sharp[0] / alpha)
+                 f"λ(0) = {fmt(sharp[0])}, α = {fmt(alpha)}", alpha < sharp[0] < 3 * alpha, value=sharp[0] / alpha,
+                 events=1, unit="estimate", min_events=1)
     rise = first_crossing(steps, sharp, 1.5 * sharp[0])
     early = sharp[: int(np.searchsorted(steps, rise))] if rise is not None else sharp
     low = int(np.argmin(early))
     dip = 1 - early[low] / sharp[0]
     report.check(f"the sharpness first decreases (Thm 3.1): an early minimum ≥ {DIP:.0%} below λ(0)",
-                 f"min {fmt(early[low])} at step {int(steps[low])} ({dip:.1%} below λ(0))", low > 0 and dip >= DIP,
-                 value=dip)
+                 f"min {fmt(early[low])} at step {int(steps[low])} ({dip:.1%} below λ(0)) among {early.size} estimates",
+                 low > 0 and dip >= DIP, value=dip, events=early.size, unit="estimates")
     peak_after = sharp[low:].max()
     past = first_crossing(steps[low:], sharp[low:], bound)
+    # a first crossing of the bound is one well-defined measurement, as Thm 3.2 states it: min_events=1
     report.check("then it grows past (5/8)‖β‖α (Thm 3.2)",
                  f"max {fmt(peak_after)} vs (5/8)·{fmt(beta)}·{fmt(alpha)} = {fmt(bound)}"
                  + (f", first above at step {past}" if past is not None else ""), past is not None,
-                 value=peak_after / bound)
+                 value=peak_after / bound, events=sharp[low:].size, unit="estimates", min_events=1)
     onset = first_crossing(steps, sharp, thr)
     feats = run.features()
     plus, minus = feats.get("opposing+"), feats.get("opposing-")
@@ -62,7 +65,7 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
         corr = diff_corr(groups[1][keep], groups[2][keep])
         report.check(f"after reaching 2/η the x_o = +c and x_o = −c groups' losses move in opposition "
                      f"(corr of Δloss ≤ {MIN_CORR})", f"corr = {corr:.2f} over {int(keep.sum())} steps from step {onset}",
-                     corr <= MIN_CORR, value=corr)
+                     corr <= MIN_CORR, value=corr, events=max(int(keep.sum()) - 1, 0), unit="loss changes")
     plot(report, run, m, steps, sharp, thr, bound, groups, out)
 
 

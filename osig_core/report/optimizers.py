@@ -18,7 +18,7 @@ import torch
 from osig_core.report.figures import PALETTE, save, subplots
 from osig_core.report.model import Report, fmt
 from osig_core.report.runs import RunSet
-from osig_core.report.stats import first_crossing, series, sign_flip_rate, threshold_of
+from osig_core.report.stats import first_crossing, flip_events, series, sign_flip_rate, threshold_of
 from osig_core.store.layout import RunStoreError
 
 GD_FLIPS = 0.6  # GD bounces across the valley: its projection reverses direction this often
@@ -111,33 +111,43 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
     after = g.steps >= at
     floor = float(np.mean(g.proj[after])) if after.any() else 0.0
     gd_flips = sign_flip_rate(g.proj[after])
+    gd_events = flip_events(g.proj[after])  # pairs of consecutive moves whose directions were compared
+    gd_moves = max(int(after.sum()) - 1, 0)
     report.check(f"GD bounces across the valley along v after the crossing (≥ {GD_FLIPS:.0%} of moves reverse)",
-                 f"{gd_flips:.0%} of {max(int(after.sum()) - 2, 0)} checkpoint-to-checkpoint moves reverse",
-                 gd_flips >= GD_FLIPS, value=gd_flips)
+                 f"{gd_flips:.0%} of {gd_events} checkpoint-to-checkpoint moves reverse",
+                 gd_flips >= GD_FLIPS, value=gd_flips, events=gd_events, unit="moves")
     if "sgd" in trajs:
         s = trajs["sgd"]
         k = s.steps >= at
         flips = sign_flip_rate(s.proj[k])
+        n = flip_events(s.proj[k])
         report.check("SGD tracks GD: it also bounces across the valley (reversal rate within 0.2 of GD's)",
-                     f"SGD {flips:.0%} vs GD {gd_flips:.0%}", abs(flips - gd_flips) <= 0.2, value=flips)
+                     f"SGD {flips:.0%} of {n} moves vs GD {gd_flips:.0%} of {gd_events}", abs(flips - gd_flips) <= 0.2,
+                     value=flips, events=min(n, gd_events), unit="moves")
     if "momentum" in trajs and "sgd" in trajs:
         mo, sg = trajs["momentum"], trajs["sgd"]
-        ratio = np.median(np.abs(np.diff(mo.proj[mo.steps >= at]))) / np.median(np.abs(np.diff(sg.proj[sg.steps >= at])))
+        dm, ds = np.diff(mo.proj[mo.steps >= at]), np.diff(sg.proj[sg.steps >= at])
+        ratio = np.median(np.abs(dm)) / np.median(np.abs(ds))
         report.check("momentum mitigates the jumps: its moves along v are smaller than SGD's",
-                     f"median |Δ projection| momentum / SGD = {ratio:.2f}", ratio < 1, value=ratio)
+                     f"median |Δ projection| momentum / SGD = {ratio:.2f} ({dm.size} and {ds.size} moves)", ratio < 1,
+                     value=ratio, events=min(dm.size, ds.size), unit="moves")
     if "adam" in trajs:
         a = trajs["adam"]
         k = a.steps >= at
         side = np.sign(a.proj[k] - floor)
         share = float(max((side > 0).mean(), (side < 0).mean())) if k.any() else math.nan
         flips = sign_flip_rate(a.proj[k])
+        n = flip_events(a.proj[k])  # <= the checkpoints the side share counts
         report.check(f"Adam oscillates smoothly along one side of the valley (≥ {ONE_SIDE:.0%} of checkpoints on "
                      f"one side of GD's floor, < {ADAM_FLIPS:.0%} reversals)",
-                     f"{share:.0%} on one side, {flips:.0%} reversals (GD floor at {fmt(floor)})",
-                     share >= ONE_SIDE and flips < ADAM_FLIPS, value=share)
-        moves = np.median(np.abs(np.diff(a.proj[k]))) / np.median(np.abs(np.diff(g.proj[after])))
+                     f"{share:.0%} of {int(k.sum())} checkpoints on one side, {flips:.0%} of {n} moves reverse "
+                     f"(GD floor at {fmt(floor)})",
+                     share >= ONE_SIDE and flips < ADAM_FLIPS, value=share, events=n, unit="moves")
+        da = np.diff(a.proj[k])
+        moves = np.median(np.abs(da)) / np.median(np.abs(np.diff(g.proj[after])))
         report.check(f"Adam takes smaller steps along v than GD (median |Δ projection| < {STEP_RATIO:.0%} of GD's)",
-                     f"Adam / GD = {moves:.2f}", moves < STEP_RATIO, value=moves)
+                     f"Adam / GD = {moves:.2f} ({da.size} and {gd_moves} moves)", moves < STEP_RATIO, value=moves,
+                     events=min(da.size, gd_moves), unit="moves")
     plot(report, trajs, at, floor, out)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from osig_core.report.figures import PALETTE, save, subplots
 from osig_core.report.model import Report, fmt
 from osig_core.report.runs import RunSet
-from osig_core.report.stats import series, sign_flip_rate, threshold_of
+from osig_core.report.stats import flip_events, series, sign_flip_rate, threshold_of
 
 EARLY_GROWTH = 1.3  # GD: the norm grows by 30% within the first tenth of training
 FLIP_RATE = 0.6  # GD: share of reversals of the probe's probability changes after the onset
@@ -59,7 +59,7 @@ def gd_checks(report: Report, run, ps: ProbeSeries, window: tuple[int, int] | No
     growth = ps.norm[early].max() / ps.norm[0]
     report.check(f"GD: the '{ps.name}' probe's feature norm grows fast at first (×{EARLY_GROWTH:g} within the first "
                  "tenth of training)", f"{fmt(ps.norm[0])} → {fmt(ps.norm[early].max())} by step {int(ps.steps[early][-1])} "
-                 f"(×{growth:.2f})", growth >= EARLY_GROWTH, value=growth)
+                 f"(×{growth:.2f})", growth >= EARLY_GROWTH, value=growth, events=int(early.sum()), unit="probe records")
     if window is None:
         report.unavailable("GD: the probe's class probabilities oscillate at the edge of stability",
                            "the sharpness never reached 2/η (or was not recorded)")
@@ -73,11 +73,12 @@ def gd_checks(report: Report, run, ps: ProbeSeries, window: tuple[int, int] | No
     p = ps.probs[keep]
     cls = int(np.argmax(np.var(np.diff(p, axis=0), axis=0)))
     rate = sign_flip_rate(p[:, cls])
+    n = flip_events(p[:, cls])
     label = run.classes[cls] if cls < len(run.classes) else str(cls)
     report.check(f"GD: at the edge of stability the probe's class probabilities oscillate (≥ {FLIP_RATE:.0%} of "
                  "step-to-step changes reverse direction)",
-                 f"p({label}) reverses on {rate:.0%} of {int(keep.sum()) - 2} steps (steps {window[0]}–{window[1]})",
-                 rate >= FLIP_RATE, value=rate)
+                 f"p({label}) reverses on {rate:.0%} of {n} steps (steps {window[0]}–{window[1]})",
+                 rate >= FLIP_RATE, value=rate, events=n, unit="steps")
     smooth = smoothed(ps)
     inside = (ps.steps >= window[0]) & (ps.steps <= window[1])
     peak_i = int(np.argmax(np.where(inside, smooth, -np.inf)))
@@ -85,7 +86,8 @@ def gd_checks(report: Report, run, ps: ProbeSeries, window: tuple[int, int] | No
     report.check(f"GD: at the edge of stability the '{ps.name}' probe's feature norm decays (at the end of the phase "
                  f"≤ {DECAY:.0%} of its peak during it, averaged over the oscillation)",
                  f"peak {fmt(peak)} at step {int(ps.steps[peak_i])} → {fmt(at_end)} at step {window[1]} "
-                 f"(×{at_end / peak:.2f})", at_end <= DECAY * peak, value=at_end / peak)
+                 f"(×{at_end / peak:.2f})", at_end <= DECAY * peak, value=at_end / peak, events=int(inside.sum()),
+                 unit="probe records")
 
 
 def smoothed(ps: ProbeSeries) -> np.ndarray:
@@ -102,12 +104,12 @@ def gf_checks(report: Report, run, ps: ProbeSeries, gd: ProbeSeries | None, gd_r
     thr = threshold_of(run, metrics)
     if sharp.size:
         report.check("gradient flow: the small-step run stays below its 2/η (no edge of stability)",
-                     f"max sharpness {fmt(sharp.max())} vs 2/η = {fmt(thr)}", sharp.max() < thr,
-                     value=sharp.max() / thr)
+                     f"max sharpness {fmt(sharp.max())} vs 2/η = {fmt(thr)} over {sharp.size} estimates",
+                     sharp.max() < thr, value=sharp.max() / thr, events=sharp.size, unit="estimates")
     keep = ps.norm[-1] / ps.norm.max()
     report.check(f"gradient flow: the '{ps.name}' probe's feature norm keeps growing (ends ≥ {GROWTH_KEEP:.0%} of its max)",
                  f"{fmt(ps.norm[0])} → {fmt(ps.norm[-1])} (max {fmt(ps.norm.max())})", keep >= GROWTH_KEEP,
-                 value=keep)
+                 value=keep, events=ps.norm.size, unit="probe records")
     if gd is None or window is None:
         return
     if window[0] <= int(gd.steps[0]):
@@ -120,9 +122,11 @@ def gf_checks(report: Report, run, ps: ProbeSeries, gd: ProbeSeries | None, gd_r
     if at > ps.steps[-1] * eta_gf:
         return
     ratio = float(np.interp(window[0], gd.steps, smoothed(gd)) / np.interp(at, ps.steps * eta_gf, ps.norm))
+    # one comparison at one time, GD's onset (the norms' trend there, GD's averaged over SMOOTH records): a
+    # single well-defined measurement, not a rate over events, so min_events=1
     report.check(f"GD and gradient flow are similar until GD reaches 2/η (feature norms within {AGREE:.0%} at the "
                  "same η·t)", f"GD / GF = {ratio:.3f} at step {window[0]} (η·t = {fmt(at)})", abs(ratio - 1) <= AGREE,
-                 value=ratio)
+                 value=ratio, events=1, unit="comparison", min_events=1)
 
 
 def build(rs: RunSet, out: Path, report: Report) -> None:

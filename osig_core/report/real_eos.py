@@ -37,7 +37,7 @@ def loss_checks(report: Report, metrics: dict, onset: int | None) -> None:
     report.check(f"the training loss falls (ends ≤ {FALL:.0%} of its first value) but not monotonically: after the "
                  f"onset it rises at ≥ {MIN_RISES:.0%} of the steps",
                  f"last/first = {fmt(end)}; rises at {rises:.0%} of {count} steps from step {onset}",
-                 end <= FALL and rises >= MIN_RISES, value=rises)
+                 end <= FALL and rises >= MIN_RISES, value=rises, events=count, unit="steps")
 
 
 def build(rs: RunSet, out: Path, report: Report) -> None:

@@ -47,17 +47,20 @@ def pair_checks(report: Report, run, start: int | None):
         return None
     top = pairs[0]
     report.check(f"the top pair's two groups move in opposition (corr of Δ mean loss ≤ {MIN_CORR}, {where})",
-                 f"{top.label}: corr = {top.corr:.2f} over {top.steps.size} steps", top.corr <= MIN_CORR, value=top.corr)
+                 f"{top.label}: corr = {top.corr:.2f} over {top.steps.size} steps", top.corr <= MIN_CORR, value=top.corr,
+                 events=max(top.steps.size - 1, 0), unit="loss changes")
     _, rows = rows_between(run, int(top.steps[0]), int(top.steps[-1]))
     members = np.concatenate([np.asarray(s["members"], np.int64) for s in top.pair["sides"][:2]])
     amp = amplitude_ratio(rows, members)
     report.check(f"its images' losses swing ≥ {MIN_AMP:g}× more than the dataset's (mean |Δ loss| per step)",
                  f"{len(members)} members: {fmt(amp)}× the mean |Δ loss| of all {run.n} images over {rows.shape[0]} steps",
-                 amp >= MIN_AMP, value=amp)
+                 amp >= MIN_AMP, value=amp, events=max(rows.shape[0] - 1, 0), unit="loss changes")
     a, b = (top.pair["sides"][k].get("classes") or {} for k in (0, 1))
     tv = make_up_distance(a, b)
+    labelled = min(sum(a.values()), sum(b.values()))  # the smaller side's labelled images: its shares' sample
     report.check(f"its sides differ in label make-up (total-variation distance of class shares ≥ {MIN_MAKEUP})",
-                 f"{side_name(top.pair, 0)} vs {side_name(top.pair, 1)}: distance {fmt(tv)}", tv >= MIN_MAKEUP, value=tv)
+                 f"{side_name(top.pair, 0)} vs {side_name(top.pair, 1)}: distance {fmt(tv)}", tv >= MIN_MAKEUP, value=tv,
+                 events=labelled, unit="images")
     return top
 
 

@@ -25,7 +25,7 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
     top = pairs[0]
     report.check(f"under SGD the top pair's groups still move in opposition (corr of Δloss ≤ {SGD_CORR})",
                  f"{top.label}: corr = {top.corr:.2f} over {top.steps.size} recorded steps",
-                 top.corr <= SGD_CORR, value=top.corr)
+                 top.corr <= SGD_CORR, value=top.corr, events=max(top.steps.size - 1, 0), unit="loss changes")
     steps, rows = rows_between(run, int(top.steps[0]), int(top.steps[-1]))
     rows = np.nan_to_num(rows, nan=0.0)
     ratios, lines = [], []
@@ -39,7 +39,7 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
     worst = min(ratios)
     report.check(f"both groups' losses fluctuate ≥ {VARIANCE_RATIO:g}× more than random subsets of the same size "
                  "(std around a moving average, from the loss matrix)", "; ".join(lines) + f"; smaller ratio {worst:.1f}×",
-                 worst >= VARIANCE_RATIO, value=worst)
+                 worst >= VARIANCE_RATIO, value=worst, events=rows.shape[0], unit="recorded steps")
     plot(report, run, pairs, steps, rows, out)
 
 

@@ -51,6 +51,12 @@ def aligned(steps_a: np.ndarray, a: np.ndarray, steps_b: np.ndarray, b: np.ndarr
     return common, np.asarray(a)[ia], np.asarray(b)[ib]
 
 
+def flip_events(x: np.ndarray) -> int:
+    """How many pairs of consecutive (non-zero) changes sign_flip_rate compares: the events behind it."""
+    d = np.diff(np.asarray(x, float))
+    return max(int((d != 0).sum()) - 1, 0)
+
+
 def sign_flip_rate(x: np.ndarray) -> float:
     """Share of consecutive changes that reverse direction (1.0 = period-2 oscillation, ~0.5 noise)."""
     d = np.diff(np.asarray(x, float))

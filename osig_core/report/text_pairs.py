@@ -74,11 +74,13 @@ def build(rs: RunSet, out: Path, report: Report) -> None:
     corr = diff_corr(a[late], b[late])
     report.check(f"the ':'→'\\n' and ':'→' ' groups' losses move in opposition (corr of Δloss ≤ {MIN_CORR}, "
                  "second half of training)", f"corr = {corr:.2f} over {int(late.sum())} steps "
-                 f"({int(newline.sum())} and {int(space.sum())} samples)", corr <= MIN_CORR, value=corr)
+                 f"({int(newline.sum())} and {int(space.sum())} samples)", corr <= MIN_CORR, value=corr,
+                 events=max(int(late.sum()) - 1, 0), unit="loss changes")
     overall = mean_abs_diff(rows[late].mean(axis=1))
     swing = (mean_abs_diff(a[late]) + mean_abs_diff(b[late])) / 2 / overall
     report.check(f"their losses swing ≥ {MIN_SWING:g}× more than the overall loss",
-                 f"mean |Δ group loss| / mean |Δ overall loss| = {fmt(swing)}", swing >= MIN_SWING, value=swing)
+                 f"mean |Δ group loss| / mean |Δ overall loss| = {fmt(swing)}", swing >= MIN_SWING, value=swing,
+                 events=max(int(late.sum()) - 1, 0), unit="loss changes")
     colon = np.nonzero(newline | space)[0]
     share, base = extremes_share(run, colon, start), colon.size / run.n
     report.notes.append(f"colon samples are {share:.1%} of the per-step extremes (largest loss changes) in the second "
