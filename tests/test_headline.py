@@ -17,7 +17,8 @@ from fixtures.waiting import HANG_S
 from osig_core.config.run_config import CPU_MODEL_DEFAULTS
 from osig_tui.config_flags import build_config
 
-STEPS = 150  # the default run reaches 2/eta by step ~70; by 150 it has hovered there for ~80 steps
+STEPS = 220  # the default run reaches 2/eta by step ~70; by 220 it has hovered there for ~150 steps (13 estimates)
+MIN_ESTIMATES = 10  # the median at the edge is decided on at least this many estimates (osig_core.report.model.MIN_EVENTS)
 
 
 def test_vgg11_cpu_defaults_lie_beneath_everything_the_user_sets(tmp_path):
@@ -62,8 +63,9 @@ def test_the_headline_command_sharpens_to_two_over_eta_and_hovers_there(tmp_path
     reached = steps[sharp >= 0.9 * edge]
     assert len(reached), f"never sharpens up to 2/eta = {edge:g}: {trajectory}"
     later = sharp[steps >= reached[0] + 20]  # past the first overshoot
-    assert len(later) >= 3, trajectory
-    assert abs(np.median(later) / edge - 1) <= 0.2, f"median {np.median(later):.1f} vs 2/eta = {edge:g}: {trajectory}"
+    assert len(later) >= MIN_ESTIMATES, f"not enough estimates past the onset at step {reached[0]}: {trajectory}"
+    assert abs(np.median(later) / edge - 1) <= 0.2, \
+        f"median {np.median(later):.1f} over {len(later)} estimates vs 2/eta = {edge:g}: {trajectory}"
     loss = m["train_loss"]
     at_edge = loss[int(reached[0]):]
     assert loss[-1] < loss[0] and at_edge[-1] < at_edge[0]  # it keeps falling ...
