@@ -32,6 +32,7 @@ TUI_MAY_IMPORT = {
     "osig_core.export.tensorboard": "`osig export --format tensorboard`",
     "osig_core.report": "`osig report`",
     "osig_core.report.reproduce": "`osig reproduce`",
+    "osig_core.report.robust": "`osig reproduce --robust`",
     "osig_core.presets.availability": "whether a suite's data is on disk, before `osig reproduce` starts",
     "osig_core.presets.gpu_estimate": "`osig reproduce --data cifar10`'s expected time",
     "osig_core.components.build": "resolve_device, to pick a model's CPU defaults",
