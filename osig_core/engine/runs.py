@@ -14,7 +14,7 @@ from osig_core.config.run_config import ConfigError, RunConfig
 from osig_core.engine.training import Engine, Progress, _start
 from osig_core.store import layout as L
 from osig_core.store.reader import RunReader
-from osig_core.store.run_dirs import default_run_dir, prepare_run_dir  # noqa: F401 - also this module's names
+from osig_core.store.run_dirs import default_run_dir, prepare_run_dir
 
 
 def _why(e: BaseException, run_dir: Path) -> str:
